@@ -1,0 +1,109 @@
+"""Reverse-mode automatic differentiation: ``backward``, ``grad``, grad modes, custom Functions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .function import Function, FunctionCtx
+from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .graph import Node, run_backward
+
+if TYPE_CHECKING:
+    from ..tensor import Tensor
+
+__all__ = [
+    "Function", "FunctionCtx", "Node", "backward", "enable_grad", "grad", "inference_mode",
+    "is_grad_enabled", "no_grad", "set_grad_enabled",
+]
+
+
+def _as_list(x: Any) -> list[Any]:
+    from ..tensor import Tensor
+
+    if isinstance(x, Tensor):
+        return [x]
+    return list(x)
+
+
+def _root_grads(outputs: list[Tensor], grad_outputs: Sequence[Any] | None) -> list[np.ndarray]:
+    from ..tensor import Tensor
+
+    grads = []
+    given = list(grad_outputs) if grad_outputs is not None else [None] * len(outputs)
+    if len(given) != len(outputs):
+        raise RuntimeError(
+            f"grad_tensors/grad_outputs has {len(given)} elements but there are {len(outputs)} outputs"
+        )
+    for out, g in zip(outputs, given):
+        if not out.requires_grad:
+            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
+        if g is None:
+            if out.numel() != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            if not out.dtype.is_floating_point:
+                raise RuntimeError(
+                    f"grad can be implicitly created only for real scalar outputs but got {out.dtype}"
+                )
+            grads.append(np.ones(out.shape, dtype=out.dtype.np))
+            continue
+        arr = g._data if isinstance(g, Tensor) else np.asarray(g, dtype=out.dtype.np)
+        if arr.shape != out.shape:
+            raise RuntimeError(
+                f"Mismatch in shape: grad_output[0] has a shape of {list(arr.shape)} and output[0] has "
+                f"a shape of {list(out.shape)}."
+            )
+        grads.append(arr.astype(out.dtype.np, copy=False))
+    return grads
+
+
+def backward(
+    tensors: Any,
+    grad_tensors: Sequence[Any] | None = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    inputs: Sequence[Tensor] | None = None,
+) -> None:
+    """Accumulate the gradients of ``tensors`` (weighted by ``grad_tensors``) into the leaves."""
+    if create_graph:
+        raise NotImplementedError("minigrad does not support create_graph=True (higher-order gradients) yet")
+    outs = _as_list(tensors)
+    grads = _root_grads(outs, grad_tensors)
+    if inputs is not None:
+        ins = _as_list(inputs)
+        got = run_backward(outs, grads, bool(retain_graph), ins, allow_unused=True)
+        from .graph import _accumulate_into
+
+        for t, g in zip(ins, got or []):
+            if g is not None:
+                _accumulate_into(t, g)
+        return
+    run_backward(outs, grads, bool(retain_graph))
+
+
+def grad(
+    outputs: Any,
+    inputs: Any,
+    grad_outputs: Sequence[Any] | None = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool | None = None,
+    materialize_grads: bool = False,
+) -> tuple[Tensor | None, ...]:
+    """Gradients of ``outputs`` with respect to ``inputs``, returned instead of accumulated."""
+    from ..tensor import Tensor
+
+    if create_graph:
+        raise NotImplementedError("minigrad does not support create_graph=True (higher-order gradients) yet")
+    outs = _as_list(outputs)
+    ins = _as_list(inputs)
+    grads = _root_grads(outs, grad_outputs)
+    got = run_backward(outs, grads, bool(retain_graph), ins, allow_unused=bool(allow_unused) or materialize_grads)
+    result: list[Tensor | None] = []
+    for t, g in zip(ins, got or []):
+        if g is None and materialize_grads:
+            g = np.zeros(t.shape, dtype=t.dtype.np)
+        result.append(None if g is None else Tensor._make(g))
+    return tuple(result)

@@ -1,0 +1,168 @@
+"""How ops enter the graph: built-in :class:`Op` (on ndarrays) and user :class:`Function` (on Tensors)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .graph import Context, Node, gradient_edge
+from .grad_mode import is_grad_enabled, no_grad
+
+if TYPE_CHECKING:
+    from ..tensor import Tensor
+
+
+def _describe(t: Tensor) -> str:
+    return f"minigrad.{t.dtype.name} {list(t.shape)}"
+
+
+class Op:
+    """A built-in differentiable op: ``forward`` and its vector-Jacobian product side by side.
+
+    ``forward(ctx, *arrays, **attrs)`` computes on ndarrays and saves what backward needs with
+    ``ctx.save_for_backward``; ``backward(ctx, grad)`` returns one gradient (or None) per input,
+    each of the input's shape. Formulas use ``ctx.xp`` for array functions so that the same rule can
+    later run on Tensors for higher-order gradients.
+    """
+
+    name: str = ""
+
+    @staticmethod
+    def forward(ctx: Context, *arrays: np.ndarray, **attrs: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        raise NotImplementedError
+
+    is_view = False  # True when forward returns a view of input 0 (shares its version counter)
+
+    @classmethod
+    def apply(cls, *inputs: Tensor, dtype: Any = None, **attrs: Any) -> Tensor:
+        """Run forward on the inputs' data and, when any input requires grad, record a node.
+
+        ``dtype`` (a minigrad dtype) is the computation dtype the inputs are cast to first; the
+        engine casts each gradient back to its input's dtype, as torch's does.
+        """
+        from ..tensor import Tensor
+
+        ctx = Context()
+        requires = is_grad_enabled() and any(t.requires_grad for t in inputs)
+        ctx.needs_input_grad = tuple(t.requires_grad for t in inputs) if requires else ()
+        if dtype is None:
+            arrays = tuple(t._data for t in inputs)
+        else:
+            arrays = tuple(t._data if t._data.dtype == dtype.np else t._data.astype(dtype.np) for t in inputs)
+        out = Tensor._make(cls.forward(ctx, *arrays, **attrs))
+        if cls.is_view and inputs and np.may_share_memory(out._data, inputs[0]._data):
+            out._version = inputs[0]._version
+            out._base = inputs[0] if inputs[0]._base is None else inputs[0]._base
+        if requires:
+            if not out.dtype.is_floating_point:
+                return out  # integer/bool results (argmax, comparisons) are never differentiable
+            node = Node(
+                f"{cls.name or cls.__name__}Backward0",
+                cls.backward,
+                ctx,
+                [gradient_edge(t) for t in inputs],
+                [(t.shape, t.dtype.np) if t.requires_grad else None for t in inputs],
+            )
+            ctx._node = node
+            _track_saved_versions(ctx, inputs, out)
+            out.grad_fn = node
+            out.requires_grad = True
+        return out
+
+
+def _track_saved_versions(ctx: Context, inputs: tuple[Tensor, ...], out: Tensor) -> None:
+    """Remember the version of every input/output whose buffer backward will read."""
+    for value in ctx._saved:
+        for t in (*inputs, out):
+            if value is t._data:
+                ctx._versions.append((t._version, t._version[0], _describe(t)))
+                break
+
+
+class FunctionCtx(Context):
+    """The ``ctx`` of a custom :class:`Function`: saves Tensors, marks non-differentiable outputs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._non_differentiable: set[int] = set()
+
+    def save_for_backward(self, *tensors: Any) -> None:
+        super().save_for_backward(*tensors)
+        for t in tensors:
+            if t is not None and hasattr(t, "_version"):
+                self._versions.append((t._version, t._version[0], _describe(t)))
+
+    def mark_non_differentiable(self, *tensors: Tensor) -> None:
+        self._non_differentiable.update(id(t) for t in tensors)
+
+
+class Function:
+    """User-defined op, as ``torch.autograd.Function``: static ``forward(ctx, ...)`` and
+    ``backward(ctx, *grad_outputs)``, called through ``MyFunction.apply(...)``."""
+
+    @staticmethod
+    def forward(ctx: FunctionCtx, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("You must implement the forward function for custom autograd.Function.")
+
+    @staticmethod
+    def backward(ctx: FunctionCtx, *grad_outputs: Any) -> Any:
+        raise NotImplementedError("You must implement the backward function for custom autograd.Function.")
+
+    @classmethod
+    def apply(cls, *args: Any, **kwargs: Any) -> Any:
+        from ..tensor import Tensor
+
+        ctx = FunctionCtx()
+        tensor_args = [a if isinstance(a, Tensor) else None for a in args]
+        requires = is_grad_enabled() and any(t is not None and t.requires_grad for t in tensor_args)
+        ctx.needs_input_grad = tuple(t is not None and t.requires_grad for t in tensor_args)
+        with no_grad():
+            result = cls.forward(ctx, *args, **kwargs)
+        single = not isinstance(result, tuple)
+        outs = (result,) if single else result
+        if not requires:
+            return result
+        wrapped = []
+        for o in outs:
+            if isinstance(o, Tensor) and any(o is a for a in args):
+                o = Tensor._make(o._data)  # forward returned an input: give the output its own node
+            wrapped.append(o)
+        tensor_outs = [o for o in wrapped if isinstance(o, Tensor)]
+        ctx._out_meta = [(o.shape, o.dtype.np) for o in tensor_outs]
+
+        def backward_fn(c: FunctionCtx, *grads: np.ndarray) -> list[np.ndarray | None]:
+            with no_grad():
+                res = cls.backward(c, *(Tensor._make(g) for g in grads))
+            res = res if isinstance(res, tuple) else (res,)
+            if len(res) != len(args):
+                raise RuntimeError(
+                    f"function {cls.__name__}Backward returned an incorrect number of gradients "
+                    f"(expected {len(args)}, got {len(res)})"
+                )
+            out: list[np.ndarray | None] = []
+            for a, g in zip(args, res):
+                if isinstance(a, Tensor):
+                    out.append(None if g is None else (g._data if isinstance(g, Tensor) else np.asarray(g)))
+            return out
+
+        node = Node(
+            f"{cls.__name__}Backward",
+            backward_fn,
+            ctx,
+            [gradient_edge(t) for t in tensor_args if t is not None],
+            [(t.shape, t.dtype.np) if t.requires_grad else None for t in tensor_args if t is not None],
+            n_outputs=len(tensor_outs),
+        )
+        ctx._node = node
+        for k, o in enumerate(tensor_outs):
+            if id(o) in ctx._non_differentiable or not o.dtype.is_floating_point:
+                continue
+            o.grad_fn = node
+            o._output_nr = k
+            o.requires_grad = True
+        return wrapped[0] if single else tuple(wrapped)

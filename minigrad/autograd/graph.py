@@ -1,0 +1,300 @@
+"""The computation graph and the reverse-mode engine.
+
+A tensor produced by a differentiable op points at a :class:`Node` (its ``grad_fn``). A node holds the
+op's backward function, what the op saved in its :class:`Context`, and one edge per input: the input's
+own node, or the :class:`AccumulateGrad` node of a leaf. :func:`run_backward` walks the graph
+iteratively in topological order (no recursion, so 100,000-node chains work), sums the gradients that
+reach each node and, at the leaves, accumulates into ``.grad``.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import weakref
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .grad_mode import no_grad
+
+if TYPE_CHECKING:
+    from ..tensor import Tensor
+
+_sequence = itertools.count()
+
+FREED_MESSAGE = (
+    "Trying to backward through the graph a second time (or directly access saved tensors after they "
+    "have already been freed). Saved intermediate values of the graph are freed when you call "
+    ".backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the "
+    "graph a second time or if you need to access saved tensors after calling backward."
+)
+
+
+class Context:
+    """What an op keeps from forward for backward: ``save_for_backward`` plus plain attributes."""
+
+    xp = np  # the array namespace backward formulas are written against
+
+    def __init__(self) -> None:
+        self._saved: tuple[Any, ...] = ()
+        self._freed = False
+        self._versions: list[tuple[list[int], int, str]] = []  # (version box, version at save, what)
+        self._node: Node | None = None
+        self.needs_input_grad: tuple[bool, ...] = ()
+
+    def save_for_backward(self, *values: Any) -> None:
+        """Keep values (arrays for built-in ops, Tensors for custom Functions) for backward."""
+        self._saved = values
+
+    @property
+    def saved_tensors(self) -> tuple[Any, ...]:
+        """The saved values; an error once the graph has been freed or a saved tensor was modified."""
+        if self._freed:
+            raise RuntimeError(FREED_MESSAGE)
+        for box, version, what in self._versions:
+            if box[0] != version:
+                node = self._node.name() if self._node is not None else "an op"
+                raise RuntimeError(
+                    "one of the variables needed for gradient computation has been modified by an "
+                    f"inplace operation: [{what}], which is saved by {node}, is at version {box[0]}; "
+                    f"expected version {version} instead."
+                )
+        return self._saved
+
+    def _free(self) -> None:
+        if self._saved:
+            self._saved = ()
+            self._freed = True
+        for key in [k for k in vars(self) if isinstance(vars(self)[k], np.ndarray)]:
+            delattr(self, key)
+
+
+class Node:
+    """One recorded op application (a ``grad_fn``)."""
+
+    __slots__ = (
+        "backward_fn", "ctx", "next_edges", "input_meta", "n_outputs", "seq", "_name",
+        "pre_hooks", "retained", "__weakref__",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        backward_fn: Callable[..., Sequence[Any]],
+        ctx: Context | None,
+        next_edges: list[tuple[Node, int] | None],
+        input_meta: list[tuple[tuple[int, ...], np.dtype] | None],
+        n_outputs: int = 1,
+    ) -> None:
+        self._name = name
+        self.backward_fn = backward_fn
+        self.ctx = ctx
+        self.next_edges = next_edges
+        self.input_meta = input_meta
+        self.n_outputs = n_outputs
+        self.seq = next(_sequence)
+        self.pre_hooks: dict[int, list[Callable[[Any], Any]]] = {}
+        self.retained: dict[int, weakref.ref[Tensor]] = {}
+
+    def name(self) -> str:
+        """torch-style name, e.g. ``MulBackward0``."""
+        return self._name
+
+    @property
+    def next_functions(self) -> tuple[tuple[Node | None, int], ...]:
+        """The nodes of this node's inputs, as torch exposes them."""
+        return tuple((e[0], e[1]) if e is not None else (None, 0) for e in self.next_edges)
+
+    def __repr__(self) -> str:
+        return f"<{self._name} object at {hex(id(self))}>"
+
+
+class AccumulateGrad(Node):
+    """The sink node of a leaf tensor: runs its hooks and accumulates into ``.grad``."""
+
+    __slots__ = ("variable",)
+
+    def __init__(self, variable: Tensor) -> None:
+        super().__init__("AccumulateGrad", _no_backward, None, [], [], 1)
+        self.variable = variable
+
+
+def _no_backward(ctx: Context, *grads: Any) -> Sequence[Any]:
+    return ()
+
+
+def gradient_edge(t: Tensor) -> tuple[Node, int] | None:
+    """The edge through which a gradient reaches tensor ``t`` (None if it needs none)."""
+    if t.grad_fn is not None:
+        return (t.grad_fn, t._output_nr)
+    if t.requires_grad:
+        acc = t._accumulator() if t._accumulator is not None else None
+        if acc is None:
+            acc = AccumulateGrad(t)
+            t._accumulator = weakref.ref(acc)
+        return (acc, 0)
+    return None
+
+
+def _wrap(arr: np.ndarray) -> Tensor:
+    from ..tensor import Tensor
+
+    return Tensor._make(arr)
+
+
+def _apply_tensor_hooks(hooks: list[Callable[[Any], Any]], grad: np.ndarray) -> np.ndarray:
+    for hook in hooks:
+        result = hook(_wrap(grad))
+        if result is not None:
+            new = result._data if hasattr(result, "_data") else np.asarray(result)
+            if new.shape != grad.shape:
+                raise RuntimeError(
+                    f"hook returned a gradient of shape {list(new.shape)}, expected {list(grad.shape)}"
+                )
+            grad = new
+    return grad
+
+
+def _check_grad(node: Node, i: int, grad: Any) -> np.ndarray:
+    meta = node.input_meta[i]
+    assert meta is not None
+    shape, dtype = meta
+    grad = np.asarray(grad)
+    if grad.shape != shape:
+        raise RuntimeError(
+            f"Function {node.name()} returned an invalid gradient at index {i} - got "
+            f"{list(grad.shape)} but expected shape compatible with {list(shape)}"
+        )
+    if grad.dtype != dtype:  # torch's engine casts each gradient to its input's dtype
+        grad = grad.astype(dtype)
+    return grad
+
+
+def run_backward(
+    roots: Sequence[Tensor],
+    root_grads: Sequence[np.ndarray],
+    retain_graph: bool,
+    inputs: Sequence[Tensor] | None = None,
+    allow_unused: bool = False,
+) -> list[np.ndarray | None] | None:
+    """Backpropagate ``root_grads`` from ``roots``.
+
+    With ``inputs=None`` (``Tensor.backward``) gradients accumulate into the leaves' ``.grad``.
+    With ``inputs`` (``autograd.grad``) the gradients reaching those tensors are returned instead,
+    and no ``.grad`` is touched.
+    """
+    buffers: dict[Node, list[np.ndarray | None]] = {}
+    root_nodes: list[Node] = []
+    for t, g in zip(roots, root_grads):
+        edge = gradient_edge(t)
+        if edge is None:
+            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
+        node, k = edge
+        buf = buffers.setdefault(node, [None] * node.n_outputs)
+        buf[k] = g if buf[k] is None else buf[k] + g
+        root_nodes.append(node)
+
+    captures: dict[tuple[Node, int], int] = {}
+    if inputs is not None:
+        for j, t in enumerate(inputs):
+            edge = gradient_edge(t)
+            if edge is None:
+                raise RuntimeError("One of the differentiated Tensors does not require grad")
+            captures[edge] = j
+    captured: list[np.ndarray | None] = [None] * (len(inputs) if inputs is not None else 0)
+
+    # Count, for every reachable node, how many edges point at it (iterative DFS).
+    deps: dict[Node, int] = {}
+    seen: set[Node] = set()
+    stack = list(dict.fromkeys(root_nodes))
+    seen.update(stack)
+    while stack:
+        node = stack.pop()
+        for edge in node.next_edges:
+            if edge is None:
+                continue
+            child = edge[0]
+            deps[child] = deps.get(child, 0) + 1
+            if child not in seen:
+                seen.add(child)
+                stack.append(child)
+
+    ready = [(-n.seq, id(n), n) for n in dict.fromkeys(root_nodes) if deps.get(n, 0) == 0]
+    heapq.heapify(ready)
+    with no_grad():
+        while ready:
+            _, _, node = heapq.heappop(ready)
+            grads = buffers.pop(node, [None] * node.n_outputs)
+            for k in range(node.n_outputs):
+                if grads[k] is None:
+                    continue
+                hooks = node.pre_hooks.get(k)
+                if hooks:
+                    grads[k] = _apply_tensor_hooks(hooks, grads[k])
+                ref = node.retained.get(k)
+                if ref is not None and ref() is not None:
+                    _accumulate_into(ref(), grads[k])
+                j = captures.get((node, k))
+                if j is not None:
+                    captured[j] = grads[k]
+
+            if isinstance(node, AccumulateGrad):
+                if inputs is None and grads[0] is not None:
+                    var = node.variable
+                    g = _apply_tensor_hooks(var._hooks, grads[0]) if var._hooks else grads[0]
+                    _accumulate_into(var, g)
+                continue
+
+            if any(g is not None for g in grads):
+                if node.ctx is not None and node.ctx._freed:
+                    raise RuntimeError(FREED_MESSAGE)
+                for k in range(node.n_outputs):
+                    if grads[k] is None:  # a multi-output op whose other outputs got no gradient
+                        grads[k] = np.zeros(*node.ctx._out_meta[k])  # type: ignore[union-attr]
+                in_grads = node.backward_fn(node.ctx, *grads)
+                if len(in_grads) != len(node.next_edges):
+                    raise RuntimeError(
+                        f"function {node.name()} returned an incorrect number of gradients "
+                        f"(expected {len(node.next_edges)}, got {len(in_grads)})"
+                    )
+                for i, (edge, g) in enumerate(zip(node.next_edges, in_grads)):
+                    if edge is None or g is None:
+                        continue
+                    g = _check_grad(node, i, g)
+                    child, k = edge
+                    buf = buffers.setdefault(child, [None] * child.n_outputs)
+                    buf[k] = g if buf[k] is None else buf[k] + g
+            if not retain_graph and node.ctx is not None:
+                node.ctx._free()
+            for edge in node.next_edges:
+                if edge is None:
+                    continue
+                child = edge[0]
+                deps[child] -= 1
+                if deps[child] == 0:
+                    heapq.heappush(ready, (-child.seq, id(child), child))
+
+    if inputs is None:
+        return None
+    for j, (t, g) in enumerate(zip(inputs, captured)):
+        if g is None and not allow_unused:
+            raise RuntimeError(
+                "One of the differentiated Tensors appears to not have been used in the graph. "
+                "Set allow_unused=True if this is the desired behavior."
+            )
+        if g is not None and g.dtype != t.dtype.np:
+            captured[j] = g.astype(t.dtype.np)
+    return captured
+
+
+def _accumulate_into(t: Tensor, g: np.ndarray) -> None:
+    """AccumulateGrad: the first gradient is copied in, later ones are added in place."""
+    from ..tensor import Tensor
+
+    if t.grad is None:
+        t.grad = Tensor._make(np.array(g, dtype=t.dtype.np, copy=True))
+    else:
+        t.grad._data += g
+        t.grad._bump_version()

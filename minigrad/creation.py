@@ -1,0 +1,197 @@
+"""Creation functions: tensor, zeros/ones/full/empty, arange/linspace/eye, random, *_like."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from . import _dtype, _random
+from ._dtype import dtype as DType
+from .tensor import Tensor, _shape_arg
+
+
+def _infer_dtype(data: Any) -> DType:
+    """torch.tensor's inference: bool < int64 < default float over all the (nested) elements."""
+    if isinstance(data, Tensor):
+        return data.dtype
+    if isinstance(data, np.ndarray):
+        return _dtype.from_numpy_dtype(data.dtype)
+    if isinstance(data, (bool, np.bool_)):
+        return _dtype.bool_
+    if isinstance(data, (int, np.integer)):
+        return _dtype.int64
+    if isinstance(data, (float, np.floating)):
+        return _dtype.get_default_dtype() if isinstance(data, float) else _dtype.from_numpy_dtype(np.asarray(data).dtype)
+    if isinstance(data, (list, tuple)):
+        best: DType | None = None
+        for item in data:
+            d = _infer_dtype(item)
+            if isinstance(item, (Tensor, np.ndarray)) and d.is_floating_point:
+                d = _dtype.get_default_dtype() if isinstance(item, Tensor) and item.ndim == 0 else d
+            best = d if best is None else _dtype.promote_types(best, d)
+        return best or _dtype.get_default_dtype()
+    raise TypeError(f"Could not infer dtype of {type(data).__name__}")
+
+
+def _to_array(data: Any) -> Any:
+    if isinstance(data, Tensor):
+        return data._data
+    if isinstance(data, (list, tuple)):
+        return [_to_array(d) for d in data]
+    return data
+
+
+def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """A new tensor holding a copy of ``data`` (nested lists, numbers, ndarrays, tensors)."""
+    d = _dtype.as_dtype(dtype) if dtype is not None else _infer_dtype(data)
+    arr = np.array(_to_array(data), dtype=d.np, copy=True)
+    if arr.dtype == object:
+        raise TypeError(f"tensor(): could not build a tensor from {type(data).__name__}")
+    t = Tensor._make(arr)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
+    """Like ``tensor`` but shares memory with an ndarray/tensor of the same dtype."""
+    if isinstance(data, Tensor) and (dtype is None or _dtype.as_dtype(dtype) is data.dtype):
+        return data
+    if isinstance(data, np.ndarray) and (dtype is None or _dtype.as_dtype(dtype).np == data.dtype):
+        return from_numpy(data)
+    return tensor(data, dtype=dtype)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing memory with ``array`` (dtype kept)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
+    return Tensor._make(array)
+
+
+def _factory(fill: Any, size: Sequence[Any], dtype: Any, requires_grad: bool) -> Tensor:
+    d = _dtype.as_dtype(dtype) if dtype is not None else _dtype.get_default_dtype()
+    shape = _shape_arg(size)
+    if any(s < 0 for s in shape):
+        raise RuntimeError(f"Trying to create tensor with negative dimension: {list(shape)}")
+    arr = np.empty(shape, dtype=d.np) if fill is None else np.full(shape, fill, dtype=d.np)
+    t = Tensor._make(arr)
+    return t.requires_grad_(True) if requires_grad else t
+
+
+def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return _factory(0, size, dtype, requires_grad)
+
+
+def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return _factory(1, size, dtype, requires_grad)
+
+
+def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return _factory(None, size, dtype, requires_grad)
+
+
+def full(size: Sequence[int], fill_value: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor filled with ``fill_value``; the dtype follows the value (bool/int64/default float)."""
+    if dtype is None:
+        dtype = _dtype.scalar_dtype(fill_value.item() if isinstance(fill_value, Tensor) else fill_value)
+    return _factory(fill_value, (tuple(size),), dtype, requires_grad)
+
+
+def _like(x: Tensor, dtype: Any) -> tuple[tuple[int, ...], Any]:
+    return tuple(x.shape), dtype if dtype is not None else x.dtype
+
+
+def zeros_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    shape, d = _like(input, dtype)
+    return _factory(0, (shape,), d, requires_grad)
+
+
+def ones_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    shape, d = _like(input, dtype)
+    return _factory(1, (shape,), d, requires_grad)
+
+
+def empty_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    shape, d = _like(input, dtype)
+    return _factory(None, (shape,), d, requires_grad)
+
+
+def full_like(input: Tensor, fill_value: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    shape, d = _like(input, dtype)
+    return _factory(fill_value, (shape,), d, requires_grad)
+
+
+def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """Values from start (default 0) up to, not including, end: int64 for integer arguments."""
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if dtype is None:
+        ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
+        dtype = _dtype.int64 if ints else _dtype.get_default_dtype()
+    d = _dtype.as_dtype(dtype)
+    n = max(int(np.ceil((end - start) / step)), 0)
+    t = Tensor._make((start + step * np.arange(n, dtype=np.float64 if d.is_floating_point else np.int64)).astype(d.np))
+    return t.requires_grad_(True) if requires_grad else t
+
+
+def linspace(start: float, end: float, steps: int, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    d = _dtype.as_dtype(dtype) if dtype is not None else _dtype.get_default_dtype()
+    t = Tensor._make(np.linspace(start, end, steps).astype(d.np))
+    return t.requires_grad_(True) if requires_grad else t
+
+
+def eye(n: int, m: int | None = None, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    d = _dtype.as_dtype(dtype) if dtype is not None else _dtype.get_default_dtype()
+    t = Tensor._make(np.eye(n, m, dtype=d.np))
+    return t.requires_grad_(True) if requires_grad else t
+
+
+def _random_tensor(arr: np.ndarray, dtype: Any, requires_grad: bool) -> Tensor:
+    d = _dtype.as_dtype(dtype) if dtype is not None else _dtype.get_default_dtype()
+    if not d.is_floating_point:
+        raise RuntimeError(f"this random function is only defined for floating dtypes, got {d}")
+    t = Tensor._make(arr.astype(d.np))
+    return t.requires_grad_(True) if requires_grad else t
+
+
+def rand(*size: Any, generator: _random.Generator | None = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """Uniform [0, 1) samples from minigrad's generator (streams differ from torch's)."""
+    return _random_tensor(_random.rng(generator).random(_shape_arg(size)), dtype, requires_grad)
+
+
+def randn(*size: Any, generator: _random.Generator | None = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """Standard normal samples."""
+    return _random_tensor(_random.rng(generator).standard_normal(_shape_arg(size)), dtype, requires_grad)
+
+
+def randint(low: int, high: int | None = None, size: Sequence[int] = (), *, generator: _random.Generator | None = None, dtype: Any = None, device: Any = None) -> Tensor:
+    """Integers uniform in [low, high) (int64 by default)."""
+    if high is None:
+        low, high = 0, low
+    d = _dtype.as_dtype(dtype) if dtype is not None else _dtype.int64
+    return Tensor._make(_random.rng(generator).integers(low, high, size=tuple(size)).astype(d.np))
+
+
+def randperm(n: int, *, generator: _random.Generator | None = None, dtype: Any = None, device: Any = None) -> Tensor:
+    d = _dtype.as_dtype(dtype) if dtype is not None else _dtype.int64
+    return Tensor._make(_random.rng(generator).permutation(n).astype(d.np))
+
+
+def rand_like(input: Tensor, *, dtype: Any = None) -> Tensor:
+    return rand(tuple(input.shape), dtype=dtype or input.dtype)
+
+
+def randn_like(input: Tensor, *, dtype: Any = None) -> Tensor:
+    return randn(tuple(input.shape), dtype=dtype or input.dtype)
+
+
+def clone(input: Tensor) -> Tensor:
+    """A differentiable copy."""
+    from .ops.elementwise import Cast
+
+    return Cast.apply(input, target=input.dtype)

@@ -1,0 +1,83 @@
+"""Small helpers shared by the op modules: operand conversion, unbroadcasting, dims."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .. import _dtype
+from .._dtype import dtype as DType
+from ..tensor import Tensor, _wrap_dim
+
+
+def sum_to(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Reduce a broadcast gradient back to ``shape`` (the adjoint of broadcasting)."""
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        i + lead for i, s in enumerate(shape) if s == 1 and g.shape[i + lead] != 1
+    )
+    out = g.sum(axis=axes, keepdims=True) if axes else g
+    return out.reshape(shape)
+
+
+def operand(x: Any, dtype: DType) -> Tensor:
+    """A tensor operand: Tensors pass through, Python scalars become 0-d constants of ``dtype``."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, (bool, int, float, np.bool_, np.integer, np.floating)):
+        return Tensor._make(np.asarray(x, dtype=dtype.np))
+    raise TypeError(
+        f"expected a Tensor or a Python number as operand, got {type(x).__name__}"
+    )
+
+
+def check_tensor(x: Any, op: str, arg: str = "input") -> Tensor:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}(): argument '{arg}' must be Tensor, not {type(x).__name__}")
+    return x
+
+
+def broadcast_shapes_for(op: str, *shapes: tuple[int, ...]) -> tuple[int, ...]:
+    """np.broadcast_shapes with torch's error message."""
+    try:
+        return tuple(np.broadcast_shapes(*shapes))
+    except ValueError:
+        a, b = shapes[0], shapes[1] if len(shapes) > 1 else ()
+        raise RuntimeError(
+            f"{op}: The size of tensor a ({a}) must match the size of tensor b ({b}) at a "
+            "non-singleton dimension (shapes " + " and ".join(str(list(s)) for s in shapes) + ")"
+        ) from None
+
+
+def dims(dim: Any, ndim: int, op: str) -> tuple[int, ...] | None:
+    """Normalise ``dim`` (None, int or sequence) to a tuple of non-negative axes, None = all."""
+    if dim is None:
+        return None
+    if isinstance(dim, (int, np.integer)):
+        return (_wrap_dim(int(dim), ndim, op),)
+    out = tuple(_wrap_dim(int(d), ndim, op) for d in dim)
+    if len(set(out)) != len(out):
+        raise RuntimeError(f"{op}: dim {list(dim)} appears multiple times in the list of dims")
+    return out if out else None
+
+
+def float_dtype(*xs: Any) -> DType:
+    """Result dtype of ops that always produce floats (div, exp on ints, mean)."""
+    d = _dtype.result_type(*xs)
+    return d if d.is_floating_point else _dtype.get_default_dtype()
+
+
+def as_int_array(x: Any, op: str, arg: str = "index") -> np.ndarray:
+    """An index argument as an int64 array, with torch's dtype error."""
+    arr = x._data if isinstance(x, Tensor) else np.asarray(x)
+    if arr.dtype.kind not in "iu":
+        raise RuntimeError(f"{op}(): Expected dtype int64 for {arg} but got {arr.dtype}")
+    return arr.astype(np.int64, copy=False)
+
+
+def shape_str(shape: Sequence[int]) -> str:
+    return "x".join(str(s) for s in shape)

@@ -1,0 +1,859 @@
+"""Pointwise ops: arithmetic, unary math, comparisons, clamp/where, casts.
+
+Each op's forward and vector-Jacobian product sit together in one class. Binary ops promote their
+operands with torch's rules and reduce each gradient back to its input's shape (``sum_to``).
+Semantics at kinks follow torch 2.13: abs'(0)=0, sign'=0, relu'(0)=0, sqrt'(0)=inf, clamp passes the
+gradient on the closed interval [min, max], maximum/minimum split a tie 1/2 to each input.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .. import _dtype
+from .._dtype import dtype as DType
+from ..autograd.function import Op
+from ..autograd.graph import Context
+from ..tensor import Tensor
+from ._registry import export
+from ._util import broadcast_shapes_for, check_tensor, float_dtype, operand, sum_to
+
+_LN2 = math.log(2.0)
+_LN10 = math.log(10.0)
+_erf_f64 = np.frompyfunc(math.erf, 1, 1)
+
+
+def erf_array(x: np.ndarray) -> np.ndarray:
+    """erf on an array, via libm's erf (NumPy has none); keeps x's dtype."""
+    return np.asarray(_erf_f64(x.astype(np.float64)), dtype=np.float64).astype(x.dtype, copy=False)
+
+
+def _binary(op: type[Op], name: str, a: Any, b: Any, *, floating: bool = False) -> Tensor:
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        raise TypeError(f"{name}(): expected at least one Tensor argument")
+    dt = float_dtype(a, b) if floating else _dtype.result_type(a, b)
+    ta, tb = operand(a, dt), operand(b, dt)
+    broadcast_shapes_for(name, ta.shape, tb.shape)
+    return op.apply(ta, tb, dtype=dt)
+
+
+def _unary(op: type[Op], name: str, x: Any, *, floating: bool = True, **attrs: Any) -> Tensor:
+    x = check_tensor(x, name)
+    dt = x.dtype if (x.dtype.is_floating_point or not floating) else _dtype.get_default_dtype()
+    return op.apply(x, dtype=dt, **attrs)
+
+
+# ---------------------------------------------------------------------------------------------
+# Arithmetic
+# ---------------------------------------------------------------------------------------------
+class Add(Op):
+    name = "Add"
+
+    @staticmethod
+    def forward(ctx: Context, a: np.ndarray, b: np.ndarray, alpha: Any = 1) -> np.ndarray:
+        ctx.shapes, ctx.alpha = (a.shape, b.shape), alpha
+        return a + b if alpha == 1 else a + alpha * b
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
+        sa, sb = ctx.shapes
+        gb = g if ctx.alpha == 1 else g * ctx.alpha
+        return sum_to(g, sa), sum_to(gb, sb)
+
+
+class Sub(Op):
+    name = "Sub"
+
+    @staticmethod
+    def forward(ctx: Context, a: np.ndarray, b: np.ndarray, alpha: Any = 1) -> np.ndarray:
+        ctx.shapes, ctx.alpha = (a.shape, b.shape), alpha
+        return a - b if alpha == 1 else a - alpha * b
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
+        sa, sb = ctx.shapes
+        return sum_to(g, sa), sum_to(-g if ctx.alpha == 1 else -ctx.alpha * g, sb)
+
+
+class Mul(Op):
+    name = "Mul"
+
+    @staticmethod
+    def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(a, b)
+        return a * b
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
+        a, b = ctx.saved_tensors
+        ga = sum_to(g * b, a.shape) if ctx.needs_input_grad[0] else None
+        gb = sum_to(g * a, b.shape) if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Div(Op):
+    name = "Div"
+
+    @staticmethod
+    def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(a, b)
+        return a / b
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
+        a, b = ctx.saved_tensors
+        ga = sum_to(g / b, a.shape) if ctx.needs_input_grad[0] else None
+        gb = sum_to(-g * a / (b * b), b.shape) if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Pow(Op):
+    """x ** y; torch's masks: d/dx is 0 where y == 0, d/dy is 0 where x == 0 and y >= 0."""
+
+    name = "Pow"
+
+    @staticmethod
+    def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        out = np.power(a, b)
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
+        xp = ctx.xp
+        a, b, out = ctx.saved_tensors
+        ga = gb = None
+        if ctx.needs_input_grad[0]:
+            ga = sum_to(xp.where(b == 0, 0.0, g * b * xp.power(a, b - 1)).astype(g.dtype), a.shape)
+        if ctx.needs_input_grad[1]:
+            gb = sum_to(xp.where((a == 0) & (b >= 0), 0.0, g * out * xp.log(a)).astype(g.dtype), b.shape)
+        return ga, gb
+
+
+class Maximum(Op):
+    name = "Maximum"
+
+    @staticmethod
+    def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(a, b)
+        return np.maximum(a, b)
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
+        a, b = ctx.saved_tensors
+        wa = (a > b) + 0.5 * (a == b)  # a tie sends half the gradient to each input
+        return sum_to((g * wa).astype(g.dtype), a.shape), sum_to((g * (1 - wa)).astype(g.dtype), b.shape)
+
+
+class Minimum(Op):
+    name = "Minimum"
+
+    @staticmethod
+    def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(a, b)
+        return np.minimum(a, b)
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
+        a, b = ctx.saved_tensors
+        wa = (a < b) + 0.5 * (a == b)
+        return sum_to((g * wa).astype(g.dtype), a.shape), sum_to((g * (1 - wa)).astype(g.dtype), b.shape)
+
+
+@export(methods=("add",))
+def add(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
+    """input + alpha * other, broadcasting."""
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        raise TypeError("add(): expected at least one Tensor argument")
+    dt = _dtype.result_type(input, other)
+    a, b = operand(input, dt), operand(other, dt)
+    broadcast_shapes_for("add", a.shape, b.shape)
+    return Add.apply(a, b, dtype=dt, alpha=alpha)
+
+
+@export(methods=("sub",))
+def sub(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
+    """input - alpha * other, broadcasting."""
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        raise TypeError("sub(): expected at least one Tensor argument")
+    dt = _dtype.result_type(input, other)
+    if dt is _dtype.bool_:
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported.")
+    a, b = operand(input, dt), operand(other, dt)
+    broadcast_shapes_for("sub", a.shape, b.shape)
+    return Sub.apply(a, b, dtype=dt, alpha=alpha)
+
+
+@export("mul", "multiply", methods=("mul", "multiply"))
+def mul(input: Any, other: Any) -> Tensor:
+    return _binary(Mul, "mul", input, other)
+
+
+@export("div", "divide", "true_divide", methods=("div", "divide", "true_divide"))
+def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor:
+    """True division (always floating); ``rounding_mode`` 'trunc'/'floor' gives a non-differentiable result."""
+    if rounding_mode is None:
+        return _binary(Div, "div", input, other, floating=True)
+    if rounding_mode not in ("trunc", "floor"):
+        raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'")
+    dt = _dtype.result_type(input, other)
+    a, b = operand(input, dt)._data, operand(other, dt)._data
+    with np.errstate(all="ignore"):
+        q = np.floor_divide(a, b) if rounding_mode == "floor" else np.trunc(a / b).astype(dt.np)
+    return Tensor._make(np.asarray(q, dtype=dt.np))
+
+
+@export(methods=("pow",))
+def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001 - torch's name
+    """input ** exponent (either may be a Python number)."""
+    return _binary(Pow, "pow", input, exponent)
+
+
+@export(methods=("maximum",))
+def maximum(input: Tensor, other: Tensor) -> Tensor:
+    check_tensor(input, "maximum"), check_tensor(other, "maximum", "other")
+    return _binary(Maximum, "maximum", input, other)
+
+
+@export(methods=("minimum",))
+def minimum(input: Tensor, other: Tensor) -> Tensor:
+    check_tensor(input, "minimum"), check_tensor(other, "minimum", "other")
+    return _binary(Minimum, "minimum", input, other)
+
+
+# ---------------------------------------------------------------------------------------------
+# Unary math. Each forward saves what its derivative needs (input or output).
+# ---------------------------------------------------------------------------------------------
+class Neg(Op):
+    name = "Neg"
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        return -x
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
+        return (-g,)
+
+
+class Abs(Op):
+    name = "Abs"
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return np.abs(x)
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
+        (x,) = ctx.saved_tensors
+        return (g * ctx.xp.sign(x),)  # abs'(0) = sign(0) = 0
+
+
+class Sign(Op):
+    name = "Sign"
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        ctx.shape = x.shape
+        return np.sign(x)
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
+        return (np.zeros_like(g),)
+
+
+class Exp(Op):
+    name = "Exp"
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        out = np.exp(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
+        (out,) = ctx.saved_tensors
+        return (g * out,)
+
+
+class Exp2(Op):
+    name = "Exp2"
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        out = np.exp2(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
+        (out,) = ctx.saved_tensors
+        return (g * out * _LN2,)
+
+
+class Expm1(Op):
+    name = "Expm1"
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        out = np.expm1(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
+        (out,) = ctx.saved_tensors
+        return (g * (out + 1),)
+
+
+class Log(Op):
+    name = "Log"
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return np.log(x)
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
+        (x,) = ctx.saved_tensors
+        return (g / x,)
+
+
+class Log2(Op):
+    name = "Log2"
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return np.log2(x)
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
+        (x,) = ctx.saved_tensors
+        return (g / (x * _LN2),)
+
+
+class Log10(Op):
+    name = "Log10"
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return np.log10(x)
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
+        (x,) = ctx.saved_tensors
+        return (g / (x * _LN10),)
+
+
+class Log1p(Op):
+    name = "Log1p"
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return np.log1p(x)
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
+        (x,) = ctx.saved_tensors
+        return (g / (x + 1),)
+
+
+class Sqrt(Op):
+    name = "Sqrt"
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        out = np.sqrt(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
+        (out,) = ctx.saved_tensors
+        return (g / (2 * out),)  # sqrt'(0) = inf, as torch
+
+
+class Rsqrt(Op):
+    name = "Rsqrt"
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        out = 1 / np.sqrt(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
+        (out,) = ctx.saved_tensors
+        return (-0.5 * g * out * out * out,)
+
+
+class Sin(Op):
+    name = "Sin"
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return np.sin(x)
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
+        (x,) = ctx.saved_tensors
+        return (g * ctx.xp.cos(x),)
+
+
+class Cos(Op):
+    name = "Cos"
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return np.cos(x)
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
+        (x,) = ctx.saved_tensors
+        return (-g * ctx.xp.sin(x),)
+
+
+class Tan(Op):
+    name = "Tan"
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        out = np.tan(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
+        (out,) = ctx.saved_tensors
+        return (g * (1 + out * out),)
+
+
+class Tanh(Op):
+    name = "Tanh"
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        out = np.tanh(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
+        (out,) = ctx.saved_tensors
+        return (g * (1 - out * out),)
+
+
+def sigmoid_array(x: np.ndarray) -> np.ndarray:
+    """Stable logistic: never evaluates exp of a large positive number."""
+    z = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + z), z / (1 + z)).astype(x.dtype, copy=False)
+
+
+class Sigmoid(Op):
+    name = "Sigmoid"
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        out = sigmoid_array(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
+        (out,) = ctx.saved_tensors
+        return (g * out * (1 - out),)
+
+
+class Relu(Op):
+    name = "Relu"
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        out = np.maximum(x, 0).astype(x.dtype, copy=False)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
+        (out,) = ctx.saved_tensors
+        return (g * (out > 0),)  # relu'(0) = 0
+
+
+class Reciprocal(Op):
+    name = "Reciprocal"
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        out = 1 / x
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
+        (out,) = ctx.saved_tensors
+        return (-g * out * out,)
+
+
+class Square(Op):
+    name = "Pow"  # torch records square as PowBackward0
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
+        (x,) = ctx.saved_tensors
+        return (2 * g * x,)
+
+
+class Erf(Op):
+    name = "Erf"
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return erf_array(x)
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
+        (x,) = ctx.saved_tensors
+        return (g * (2 / math.sqrt(math.pi)) * ctx.xp.exp(-x * x),)
+
+
+def _unary_export(name: str, op: type[Op], doc: str, *, floating: bool = True, aliases: tuple[str, ...] = ()) -> None:
+    def fn(input: Tensor) -> Tensor:
+        return _unary(op, name, input, floating=floating)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    export(name, *aliases)(fn)
+    globals()[name] = fn
+
+
+for _name, _op, _doc, _floating in [
+    ("neg", Neg, "-input.", False),
+    ("abs", Abs, "|input|; gradient sign(input), 0 at 0.", False),
+    ("sign", Sign, "sign(input); gradient 0 everywhere.", False),
+    ("exp", Exp, "e ** input.", True),
+    ("exp2", Exp2, "2 ** input.", True),
+    ("expm1", Expm1, "exp(input) - 1, accurate near 0.", True),
+    ("log", Log, "Natural logarithm.", True),
+    ("log2", Log2, "Base-2 logarithm.", True),
+    ("log10", Log10, "Base-10 logarithm.", True),
+    ("log1p", Log1p, "log(1 + input), accurate near 0.", True),
+    ("sqrt", Sqrt, "Square root; gradient inf at 0.", True),
+    ("rsqrt", Rsqrt, "1 / sqrt(input).", True),
+    ("sin", Sin, "Sine.", True),
+    ("cos", Cos, "Cosine.", True),
+    ("tan", Tan, "Tangent.", True),
+    ("tanh", Tanh, "Hyperbolic tangent.", True),
+    ("sigmoid", Sigmoid, "Logistic function 1 / (1 + exp(-input)), stable for large |input|.", True),
+    ("relu", Relu, "max(input, 0); gradient 0 at 0.", False),
+    ("reciprocal", Reciprocal, "1 / input.", True),
+    ("square", Square, "input * input.", False),
+    ("erf", Erf, "Error function.", True),
+]:
+    _unary_export(_name, _op, _doc, floating=_floating, aliases=("negative",) if _name == "neg" else ())
+
+export("negative", methods=("negative",))(globals()["neg"])
+
+
+# ---------------------------------------------------------------------------------------------
+# clamp, where, cast
+# ---------------------------------------------------------------------------------------------
+class Clamp(Op):
+    """clamp(x, min, max) with tensor or scalar bounds; gradient 1 where min <= x <= max."""
+
+    name = "Clamp"
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, lo: np.ndarray, hi: np.ndarray, tensor_bounds: bool) -> np.ndarray:
+        ctx.save_for_backward(x, lo, hi)
+        ctx.tensor_bounds = tensor_bounds
+        # torch applies min then max: clamp(x, lo, hi) = min(max(x, lo), hi); nan in x propagates
+        return np.minimum(np.maximum(x, lo), hi)
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
+        x, lo, hi = ctx.saved_tensors
+        # torch differs on nan inputs: scalar bounds give them 0, tensor bounds pass the gradient
+        inside = ~((x < lo) | (x > hi)) if ctx.tensor_bounds else (x >= lo) & (x <= hi)
+        gx = sum_to(g * inside, x.shape)
+        glo = sum_to(g * (x < lo) * (lo <= hi), lo.shape) if ctx.needs_input_grad[1] else None
+        ghi = sum_to(g * ((x > hi) | (lo > hi)), hi.shape) if ctx.needs_input_grad[2] else None
+        return gx, glo, ghi
+
+
+@export("clamp", "clip", methods=("clamp", "clip"))
+def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+    """Limit input to [min, max] (either may be None; scalars or tensors)."""
+    check_tensor(input, "clamp")
+    if min is None and max is None:
+        raise RuntimeError("clamp: At least one of 'min' or 'max' must not be None")
+    dt = _dtype.result_type(input, *(v for v in (min, max) if v is not None))
+    lo = operand(min if min is not None else -math.inf, dt if dt.is_floating_point else _dtype.float64)
+    hi = operand(max if max is not None else math.inf, dt if dt.is_floating_point else _dtype.float64)
+    if not dt.is_floating_point:
+        if min is None or max is None:  # an infinite bound can't live in an int tensor
+            arr = input._data
+            out = np.maximum(arr, min) if max is None else np.minimum(arr, max)
+            return Tensor._make(np.asarray(out, dtype=dt.np))
+        lo, hi = operand(min, dt), operand(max, dt)
+    broadcast_shapes_for("clamp", input.shape, lo.shape, hi.shape)
+    tensor_bounds = isinstance(min, Tensor) or isinstance(max, Tensor)
+    return Clamp.apply(input, lo, hi, dtype=dt, tensor_bounds=tensor_bounds)
+
+
+@export(methods=("clamp_min",))
+def clamp_min(input: Tensor, min: Any) -> Tensor:  # noqa: A002
+    return clamp(input, min=min)
+
+
+@export(methods=("clamp_max",))
+def clamp_max(input: Tensor, max: Any) -> Tensor:  # noqa: A002
+    return clamp(input, max=max)
+
+
+class Where(Op):
+    name = "Where"
+
+    @staticmethod
+    def forward(ctx: Context, cond: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(cond)
+        ctx.shapes = (a.shape, b.shape)
+        return np.where(cond, a, b)
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
+        (cond,) = ctx.saved_tensors
+        sa, sb = ctx.shapes
+        zero = np.zeros((), dtype=g.dtype)
+        return None, sum_to(np.where(cond, g, zero), sa), sum_to(np.where(cond, zero, g), sb)
+
+
+@export(methods=("where",))
+def where(condition: Tensor, input: Any = None, other: Any = None) -> Any:
+    """Elementwise choice ``input if condition else other``; ``where(cond)`` is ``nonzero(as_tuple)``."""
+    check_tensor(condition, "where", "condition")
+    if input is None and other is None:
+        return tuple(Tensor._make(i) for i in np.nonzero(condition._data))
+    if condition.dtype is not _dtype.bool_:
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype {condition.dtype.name}")
+    dt = _dtype.result_type(input, other)
+    a, b = operand(input, dt), operand(other, dt)
+    broadcast_shapes_for("where", condition.shape, a.shape, b.shape)
+    # the condition is not cast: give it its own dtype-free slot
+    return Where.apply(condition, a.to(dt), b.to(dt))
+
+
+class Cast(Op):
+    name = "ToCopy"
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, target: DType) -> np.ndarray:
+        return x.astype(target.np)
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
+        return (g,)  # the engine casts it back to the input's dtype
+
+
+def cast(x: Tensor, target: DType) -> Tensor:
+    """A differentiable dtype conversion (``Tensor.to(dtype)``)."""
+    if x.dtype is target:
+        return x
+    return Cast.apply(x, target=target)
+
+
+# ---------------------------------------------------------------------------------------------
+# Comparisons and logic: no gradient, bool results.
+# ---------------------------------------------------------------------------------------------
+def _compare(npfn: Any, name: str) -> Any:
+    def fn(input: Any, other: Any) -> Tensor:
+        dt = _dtype.result_type(input, other)
+        a, b = operand(input, dt), operand(other, dt)
+        broadcast_shapes_for(name, a.shape, b.shape)
+        return Tensor._make(npfn(a._data.astype(dt.np, copy=False), b._data.astype(dt.np, copy=False)))
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"Elementwise {name} (bool result, no gradient)."
+    return fn
+
+
+eq = export("eq", methods=("eq", "__eq__"))(_compare(np.equal, "eq"))
+ne = export("ne", "not_equal", methods=("ne", "__ne__"))(_compare(np.not_equal, "ne"))
+lt = export("lt", "less", methods=("lt", "less", "__lt__"))(_compare(np.less, "lt"))
+le = export("le", "less_equal", methods=("le", "less_equal", "__le__"))(_compare(np.less_equal, "le"))
+gt = export("gt", "greater", methods=("gt", "greater", "__gt__"))(_compare(np.greater, "gt"))
+ge = export("ge", "greater_equal", methods=("ge", "greater_equal", "__ge__"))(_compare(np.greater_equal, "ge"))
+
+
+def _logical(npfn: Any, name: str, bitwise: bool = False) -> Any:
+    def fn(input: Any, other: Any) -> Tensor:
+        dt = _dtype.result_type(input, other)
+        a, b = operand(input, dt), operand(other, dt)
+        if bitwise and dt.is_floating_point:
+            raise RuntimeError(f"\"{name}\" not implemented for '{dt.name}'")
+        out = npfn(a._data.astype(dt.np, copy=False), b._data.astype(dt.np, copy=False))
+        return Tensor._make(np.asarray(out))
+
+    fn.__name__ = fn.__qualname__ = name
+    return fn
+
+
+logical_and = export("logical_and")(_logical(np.logical_and, "logical_and"))
+logical_or = export("logical_or")(_logical(np.logical_or, "logical_or"))
+logical_xor = export("logical_xor")(_logical(np.logical_xor, "logical_xor"))
+bitwise_and = export("bitwise_and", methods=("bitwise_and", "__and__", "__rand__"))(_logical(np.bitwise_and, "bitwise_and", True))
+bitwise_or = export("bitwise_or", methods=("bitwise_or", "__or__", "__ror__"))(_logical(np.bitwise_or, "bitwise_or", True))
+bitwise_xor = export("bitwise_xor", methods=("bitwise_xor", "__xor__", "__rxor__"))(_logical(np.bitwise_xor, "bitwise_xor", True))
+
+
+@export(methods=("logical_not",))
+def logical_not(input: Tensor) -> Tensor:
+    return Tensor._make(np.logical_not(check_tensor(input, "logical_not")._data))
+
+
+@export(methods=("bitwise_not", "__invert__"))
+def bitwise_not(input: Tensor) -> Tensor:
+    if input.dtype.is_floating_point:
+        raise RuntimeError(f"\"bitwise_not\" not implemented for '{input.dtype.name}'")
+    return Tensor._make(np.invert(input._data))
+
+
+@export(methods=("isnan",))
+def isnan(input: Tensor) -> Tensor:
+    return Tensor._make(np.isnan(check_tensor(input, "isnan")._data))
+
+
+@export(methods=("isinf",))
+def isinf(input: Tensor) -> Tensor:
+    return Tensor._make(np.isinf(check_tensor(input, "isinf")._data))
+
+
+@export(methods=("isfinite",))
+def isfinite(input: Tensor) -> Tensor:
+    return Tensor._make(np.isfinite(check_tensor(input, "isfinite")._data))
+
+
+@export(methods=("allclose",))
+def allclose(input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
+    return bool(np.allclose(input._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+@export(methods=("equal",))
+def equal(input: Tensor, other: Tensor) -> bool:
+    return input.shape == other.shape and bool(np.array_equal(input._data, other._data))
+
+
+@export(methods=("floor",))
+def floor(input: Tensor) -> Tensor:
+    """Round down (gradient 0, as torch)."""
+    return _unary(_Round, "floor", input, floating=False, fn=np.floor)
+
+
+@export(methods=("ceil",))
+def ceil(input: Tensor) -> Tensor:
+    return _unary(_Round, "ceil", input, floating=False, fn=np.ceil)
+
+
+@export(methods=("round",))
+def round(input: Tensor) -> Tensor:  # noqa: A001
+    return _unary(_Round, "round", input, floating=False, fn=np.round)
+
+
+class _Round(Op):
+    name = "Round"
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, fn: Any) -> np.ndarray:
+        return fn(x)
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
+        return (np.zeros_like(g),)
+
+
+# ---------------------------------------------------------------------------------------------
+# Python operators
+# ---------------------------------------------------------------------------------------------
+def _install_operators() -> None:
+    def rsub(self: Tensor, other: Any) -> Tensor:
+        return sub(other, self)
+
+    def rdiv(self: Tensor, other: Any) -> Tensor:
+        return div(other, self)
+
+    def rpow(self: Tensor, other: Any) -> Tensor:
+        return pow(other, self)
+
+    def floordiv(self: Tensor, other: Any) -> Tensor:
+        return div(self, other, rounding_mode="floor")
+
+    def rfloordiv(self: Tensor, other: Any) -> Tensor:
+        return div(other, self, rounding_mode="floor")
+
+    def mod(self: Tensor, other: Any) -> Tensor:
+        return sub(self, mul(floordiv(self, other), other))
+
+    def rmod(self: Tensor, other: Any) -> Tensor:
+        return sub(other, mul(rfloordiv(self, other), self))
+
+    table = {
+        "__add__": add, "__radd__": lambda s, o: add(o, s), "__sub__": sub, "__rsub__": rsub,
+        "__mul__": mul, "__rmul__": lambda s, o: mul(o, s), "__truediv__": div, "__rtruediv__": rdiv,
+        "__pow__": pow, "__rpow__": rpow, "__neg__": globals()["neg"], "__abs__": globals()["abs"],
+        "__pos__": lambda s: s, "__floordiv__": floordiv, "__rfloordiv__": rfloordiv,
+        "__mod__": mod, "__rmod__": rmod,
+    }
+    for name, fn in table.items():
+        export(name, function=False)(fn)
+
+    def inplace(fn: Any, name: str) -> Any:
+        def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+            return self._assign(fn(self, *args, **kwargs), name)
+
+        method.__name__ = name
+        return method
+
+    for name, fn in [
+        ("add_", add), ("sub_", sub), ("mul_", mul), ("div_", div), ("pow_", pow),
+        ("clamp_", clamp), ("clip_", clamp), ("neg_", globals()["neg"]), ("abs_", globals()["abs"]),
+        ("exp_", globals()["exp"]), ("log_", globals()["log"]), ("sqrt_", globals()["sqrt"]),
+        ("sigmoid_", globals()["sigmoid"]), ("tanh_", globals()["tanh"]), ("relu_", globals()["relu"]),
+        ("sign_", globals()["sign"]), ("reciprocal_", globals()["reciprocal"]),
+        ("square_", globals()["square"]), ("clamp_min_", clamp_min), ("clamp_max_", clamp_max),
+        ("__iadd__", add), ("__isub__", sub), ("__imul__", mul), ("__itruediv__", div),
+        ("__ipow__", pow),
+    ]:
+        export(name, function=False)(inplace(fn, name))
+
+    def addcmul_(self: Tensor, t1: Tensor, t2: Tensor, *, value: Any = 1) -> Tensor:
+        return self._assign(add(self, mul(t1, t2), alpha=value), "addcmul_")
+
+    def addcdiv_(self: Tensor, t1: Tensor, t2: Tensor, *, value: Any = 1) -> Tensor:
+        return self._assign(add(self, div(t1, t2), alpha=value), "addcdiv_")
+
+    def lerp_(self: Tensor, end: Tensor, weight: Any) -> Tensor:
+        return self._assign(add(self, mul(sub(end, self), weight)), "lerp_")
+
+    export("addcmul_", function=False)(addcmul_)
+    export("addcdiv_", function=False)(addcdiv_)
+    export("lerp_", function=False)(lerp_)
+
+
+_install_operators()

@@ -1,0 +1,215 @@
+"""Indexing: ``x[idx]`` (basic and advanced), gather, index_select, index_put (``x[idx] = v``).
+
+Gradients of advanced indexing scatter-add, so repeated indices accumulate.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import _dtype
+from ..autograd.function import Op
+from ..autograd.graph import Context
+from ..tensor import Tensor, _wrap_dim
+from ._registry import export
+from ._util import as_int_array, check_tensor, operand, sum_to
+
+
+def _normalize_index(index: Any) -> Any:
+    """Turn Tensors inside an index into ndarrays, checking their dtypes."""
+    if isinstance(index, tuple):
+        return tuple(_normalize_index(i) for i in index)
+    if isinstance(index, Tensor):
+        arr = index._data
+        if arr.dtype.kind == "f":
+            raise IndexError(
+                "tensors used as indices must be long, int, byte or bool tensors (got "
+                f"minigrad.{index.dtype.name})"
+            )
+        return arr
+    if isinstance(index, list):
+        arr = np.asarray(index)
+        if arr.dtype.kind == "f":
+            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+        return arr
+    return index
+
+
+def _is_basic(index: Any) -> bool:
+    items = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(i, (int, np.integer, slice, type(None), type(Ellipsis))) for i in items)
+
+
+def _check_bounds(shape: tuple[int, ...], index: Any) -> None:
+    """torch's IndexError for an out-of-range integer index (numpy's message names no tensor size)."""
+    items = index if isinstance(index, tuple) else (index,)
+    dim = 0
+    for i in items:
+        if i is None:
+            continue
+        if i is Ellipsis:
+            dim = len(shape) - sum(1 for j in items if j is not None and j is not Ellipsis) + dim
+            continue
+        if isinstance(i, (int, np.integer)) and dim < len(shape):
+            if not -shape[dim] <= i < shape[dim]:
+                raise IndexError(
+                    f"index {int(i)} is out of bounds for dimension {dim} with size {shape[dim]}"
+                )
+        elif isinstance(i, np.ndarray) and i.dtype.kind in "iu" and dim < len(shape) and i.size:
+            if i.max() >= shape[dim] or i.min() < -shape[dim]:
+                bad = i.max() if i.max() >= shape[dim] else i.min()
+                raise IndexError(
+                    f"index {int(bad)} is out of bounds for dimension {dim} with size {shape[dim]}"
+                )
+        dim += i.ndim if isinstance(i, np.ndarray) and i.dtype == np.bool_ else 1
+
+
+class Index(Op):
+    name = "Index"
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, index: Any) -> np.ndarray:
+        ctx.shape, ctx.index = x.shape, index
+        return x[index]
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
+        gx = np.zeros(ctx.shape, dtype=g.dtype)
+        if _is_basic(ctx.index):
+            gx[ctx.index] = g
+        else:
+            np.add.at(gx, ctx.index, g)  # repeated indices accumulate
+        return (gx,)
+
+
+class BasicIndex(Index):
+    name = "Select"
+    is_view = True
+
+
+def getitem(self: Tensor, index: Any) -> Tensor:
+    """``x[index]``: ints, slices, None, Ellipsis, int and bool arrays/tensors."""
+    idx = _normalize_index(index)
+    _check_bounds(self.shape, idx)
+    if _is_basic(idx):
+        return BasicIndex.apply(self, index=idx)
+    try:
+        return Index.apply(self, index=idx)
+    except IndexError as e:
+        raise IndexError(f"index: {e} (tensor of shape {list(self.shape)})") from None
+
+
+export("__getitem__", function=False)(getitem)
+
+
+class IndexPut(Op):
+    name = "IndexPut"
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, v: np.ndarray, index: Any, accumulate: bool) -> np.ndarray:
+        ctx.index, ctx.vshape, ctx.accumulate = index, v.shape, accumulate
+        out = x.copy()
+        if accumulate:
+            np.add.at(out, index, v)
+        else:
+            out[index] = v
+        ctx.target_shape = out[index].shape
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
+        gx = g.copy()
+        if not ctx.accumulate:
+            gx[ctx.index] = 0
+        gv = sum_to(np.asarray(g[ctx.index]), ctx.vshape) if ctx.needs_input_grad[1] else None
+        return gx, gv
+
+
+def index_put(x: Tensor, index: Any, value: Any, accumulate: bool = False) -> Tensor:
+    """Out-of-place ``x[index] = value`` (used by ``__setitem__`` when gradients flow)."""
+    v = operand(value, x.dtype)
+    idx = _normalize_index(index)
+    _check_bounds(x.shape, idx)
+    return IndexPut.apply(x, v.to(x.dtype), index=idx, accumulate=accumulate)
+
+
+class Gather(Op):
+    name = "Gather"
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, axis: int, index: np.ndarray) -> np.ndarray:
+        ctx.shape, ctx.axis = x.shape, axis
+        ctx.save_for_backward(index)
+        return np.take_along_axis(x, index, axis)
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
+        (index,) = ctx.saved_tensors
+        gx = np.zeros(ctx.shape, dtype=g.dtype)
+        # scatter-add along axis: build full index tuples so repeated indices accumulate
+        grids = list(np.indices(index.shape, sparse=True))
+        grids[ctx.axis] = index
+        np.add.at(gx, tuple(grids), g)
+        return (gx,)
+
+
+@export(methods=("gather",))
+def gather(input: Tensor, dim: int, index: Tensor) -> Tensor:
+    """out[i][j] = input[index[i][j]][j] (dim=0) etc.; index has input's number of dims."""
+    check_tensor(input, "gather")
+    idx = as_int_array(index, "gather")
+    axis = _wrap_dim(dim, input.ndim, "gather")
+    if idx.ndim != input.ndim:
+        raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
+    for d in range(input.ndim):
+        if d != axis and idx.shape[d] > input.shape[d]:
+            raise RuntimeError(
+                f"Size does not match at dimension {d} expected index {list(idx.shape)} to be smaller "
+                f"than self {list(input.shape)} apart from dimension {axis}"
+            )
+    if idx.size and (idx.min() < 0 or idx.max() >= input.shape[axis]):
+        bad = idx.min() if idx.min() < 0 else idx.max()
+        raise RuntimeError(f"gather(): index {int(bad)} is out of bounds for dimension {axis} with size {input.shape[axis]}")
+    # take_along_axis broadcasts; torch uses the index's own extent in the other dims
+    sub = tuple(slice(0, s) if d != axis else slice(None) for d, s in enumerate(idx.shape))
+    if sub and any(idx.shape[d] != input.shape[d] for d in range(input.ndim) if d != axis):
+        part = getitem(input, sub)
+        return Gather.apply(part, axis=axis, index=idx)
+    return Gather.apply(input, axis=axis, index=idx)
+
+
+@export(methods=("index_select",))
+def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
+    """Rows (along ``dim``) picked by a 1-D index; repeated rows accumulate their gradient."""
+    check_tensor(input, "index_select")
+    idx = as_int_array(index, "index_select")
+    if idx.ndim > 1:
+        raise IndexError("index_select(): Index is supposed to be a vector")
+    axis = _wrap_dim(dim, input.ndim, "index_select")
+    full: list[Any] = [slice(None)] * input.ndim
+    full[axis] = idx.reshape(-1)
+    n = input.shape[axis] if input.ndim else 1
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        bad = idx.min() if idx.min() < 0 else idx.max()
+        raise IndexError(f"index_select(): index out of range in self: index {int(bad)} for dimension {axis} with size {n}")
+    return Index.apply(input, index=tuple(full))
+
+
+@export(methods=("masked_fill",))
+def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
+    """Replace elements where ``mask`` is True by ``value`` (gradient 0 there)."""
+    from .elementwise import where
+
+    if mask.dtype is not _dtype.bool_:
+        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype.name}")
+    return where(mask, operand(value, input.dtype), input)
+
+
+@export(methods=("nonzero",))
+def nonzero(input: Tensor, *, as_tuple: bool = False) -> Any:
+    idx = np.nonzero(input._data)
+    if as_tuple:
+        return tuple(Tensor._make(i.astype(np.int64)) for i in idx)
+    return Tensor._make(np.stack(idx, axis=1).astype(np.int64) if idx else np.zeros((0, 0), np.int64))

@@ -1,0 +1,139 @@
+"""Matrix products: matmul (1-D, 2-D, batched, broadcasting), mm, bmm, mv, dot, outer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import _dtype
+from ..autograd.function import Op
+from ..autograd.graph import Context
+from ..tensor import Tensor
+from ._registry import export
+from ._util import check_tensor, shape_str, sum_to
+
+
+class Matmul(Op):
+    """matmul with numpy's promotion of 1-D operands; gradients reduced over broadcast batch dims."""
+
+    name = "Mm"
+
+    @staticmethod
+    def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(a, b)
+        return np.matmul(a, b)
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
+        a, b = ctx.saved_tensors
+        a2 = a.reshape(1, -1) if a.ndim == 1 else a
+        b2 = b.reshape(-1, 1) if b.ndim == 1 else b
+        batch = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
+        g2 = g.reshape(batch + (a2.shape[-2], b2.shape[-1]))
+        ga = gb = None
+        if ctx.needs_input_grad[0]:
+            ga = sum_to(np.matmul(g2, np.swapaxes(b2, -1, -2)), a2.shape).reshape(a.shape)
+        if ctx.needs_input_grad[1]:
+            gb = sum_to(np.matmul(np.swapaxes(a2, -1, -2), g2), b2.shape).reshape(b.shape)
+        return ga, gb
+
+
+def _matmul_check(a: Tensor, b: Tensor) -> None:
+    if a.ndim == 0 or b.ndim == 0:
+        raise RuntimeError(
+            f"both arguments to matmul need to be at least 1D, but they are {a.ndim}D and {b.ndim}D"
+        )
+    if a.ndim == 1 and b.ndim == 1:
+        if a.shape[0] != b.shape[0]:
+            raise RuntimeError(
+                f"inconsistent tensor size, expected tensor [{a.shape[0]}] and src [{b.shape[0]}] to have "
+                f"the same number of elements, but got {a.shape[0]} and {b.shape[0]} elements respectively"
+            )
+        return
+    k_a = a.shape[-1]
+    k_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
+    if k_a != k_b:
+        if a.ndim <= 2 and b.ndim <= 2:
+            sa = (1, a.shape[0]) if a.ndim == 1 else a.shape
+            sb = b.shape if b.ndim == 2 else (b.shape[0],)
+            if b.ndim == 1:
+                raise RuntimeError(f"size mismatch, got input ({a.shape[0]}x{a.shape[1]}), vec ({b.shape[0]})" if a.ndim == 2 else "size mismatch")
+            raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({shape_str(sa)} and {shape_str(sb)})")
+        raise RuntimeError(
+            f"Expected size for first two dimensions of batch2 tensor to be: [{', '.join(map(str, b.shape[:-2]))}, {k_a}] "
+            f"but got: {list(b.shape)} (matmul of {list(a.shape)} and {list(b.shape)})"
+        )
+    try:
+        np.broadcast_shapes(a.shape[:-2] if a.ndim > 1 else (), b.shape[:-2] if b.ndim > 1 else ())
+    except ValueError:
+        raise RuntimeError(
+            f"matmul: batch dimensions of {list(a.shape)} and {list(b.shape)} are not broadcastable"
+        ) from None
+
+
+def _promote(op: str, a: Tensor, b: Tensor) -> _dtype.dtype:
+    if a.dtype is not b.dtype:
+        raise RuntimeError(
+            f"{op}: expected m1 and m2 to have the same dtype, but got: {a.dtype.name} != {b.dtype.name}"
+        )
+    return a.dtype
+
+
+@export(methods=("matmul", "__matmul__"))
+def matmul(input: Tensor, other: Tensor) -> Tensor:
+    """Matrix product with torch's rules for 1-D and batched operands."""
+    check_tensor(input, "matmul"), check_tensor(other, "matmul", "other")
+    _promote("matmul", input, other)
+    _matmul_check(input, other)
+    return Matmul.apply(input, other)
+
+
+export("__rmatmul__", function=False)(lambda self, other: matmul(other, self))
+
+
+@export(methods=("mm",))
+def mm(input: Tensor, mat2: Tensor) -> Tensor:
+    """2-D matrix product."""
+    if input.ndim != 2 or mat2.ndim != 2:
+        raise RuntimeError(f"mm: expected 2D tensors, got {input.ndim}D and {mat2.ndim}D")
+    return matmul(input, mat2)
+
+
+@export(methods=("bmm",))
+def bmm(input: Tensor, mat2: Tensor) -> Tensor:
+    """Batched 3-D matrix product (no broadcasting)."""
+    if input.ndim != 3 or mat2.ndim != 3:
+        raise RuntimeError(f"batch1 must be a 3D tensor (got {input.ndim}D and {mat2.ndim}D)")
+    if input.shape[0] != mat2.shape[0] or input.shape[2] != mat2.shape[1]:
+        raise RuntimeError(
+            f"Expected size for first two dimensions of batch2 tensor to be: [{input.shape[0]}, "
+            f"{input.shape[2]}] but got: [{mat2.shape[0]}, {mat2.shape[1]}]."
+        )
+    return matmul(input, mat2)
+
+
+@export(methods=("mv",))
+def mv(input: Tensor, vec: Tensor) -> Tensor:
+    """Matrix-vector product."""
+    if input.ndim != 2 or vec.ndim != 1:
+        raise RuntimeError(f"vector + matrix @ vector expected, got {input.ndim}, {vec.ndim}")
+    return matmul(input, vec)
+
+
+@export(methods=("dot",))
+def dot(input: Tensor, other: Tensor) -> Tensor:
+    """Inner product of two 1-D tensors."""
+    if input.ndim != 1 or other.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
+    return matmul(input, other)
+
+
+@export("outer", "ger", methods=("outer", "ger"))
+def outer(input: Tensor, vec2: Tensor) -> Tensor:
+    """Outer product of two 1-D tensors."""
+    if input.ndim != 1 or vec2.ndim != 1:
+        raise RuntimeError(f"outer: expected 1D tensors, got {input.ndim}D and {vec2.ndim}D")
+    from .shape import reshape
+
+    return matmul(reshape(input, (-1, 1)), reshape(vec2, (1, -1)))
