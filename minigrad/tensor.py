@@ -335,6 +335,13 @@ class Tensor:
         if self._data.ndim == 0 or not self._data.flags.writeable:
             if not self._data.flags.writeable:
                 self._data = self._data.copy()
+        if tracking and result.grad_fn is not None and result.grad_fn.ctx is not None:
+            # the op may have saved self's old values: keep a copy for it (torch saves "original self")
+            ctx = result.grad_fn.ctx
+            if any(v is self._data for v in ctx._saved):
+                original = self._data.copy()
+                ctx._saved = tuple(original if v is self._data else v for v in ctx._saved)
+                ctx._versions = [e for e in ctx._versions if e[0] is not self._version]
         np.copyto(self._data, result._data, casting="unsafe")
         self._bump_version()
         if tracking:

@@ -49,12 +49,13 @@ class Op:
 
         ctx = Context()
         requires = is_grad_enabled() and any(t.requires_grad for t in inputs)
-        ctx.needs_input_grad = tuple(t.requires_grad for t in inputs) if requires else ()
+        ctx.needs_input_grad = tuple(requires and t.requires_grad for t in inputs)
         if dtype is None:
             arrays = tuple(t._data for t in inputs)
         else:
             arrays = tuple(t._data if t._data.dtype == dtype.np else t._data.astype(dtype.np) for t in inputs)
-        out = Tensor._make(cls.forward(ctx, *arrays, **attrs))
+        with np.errstate(all="ignore"):  # torch computes inf/nan silently; so do we
+            out = Tensor._make(cls.forward(ctx, *arrays, **attrs))
         if cls.is_view and inputs and np.may_share_memory(out._data, inputs[0]._data):
             out._version = inputs[0]._version
             out._base = inputs[0] if inputs[0]._base is None else inputs[0]._base

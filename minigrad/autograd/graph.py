@@ -223,7 +223,7 @@ def run_backward(
 
     ready = [(-n.seq, id(n), n) for n in dict.fromkeys(root_nodes) if deps.get(n, 0) == 0]
     heapq.heapify(ready)
-    with no_grad():
+    with no_grad(), np.errstate(all="ignore"):
         while ready:
             _, _, node = heapq.heappop(ready)
             grads = buffers.pop(node, [None] * node.n_outputs)

@@ -42,15 +42,21 @@ def check_tensor(x: Any, op: str, arg: str = "input") -> Tensor:
 
 
 def broadcast_shapes_for(op: str, *shapes: tuple[int, ...]) -> tuple[int, ...]:
-    """np.broadcast_shapes with torch's error message."""
+    """np.broadcast_shapes with torch's error message (plus the op and the full shapes)."""
     try:
         return tuple(np.broadcast_shapes(*shapes))
     except ValueError:
-        a, b = shapes[0], shapes[1] if len(shapes) > 1 else ()
-        raise RuntimeError(
-            f"{op}: The size of tensor a ({a}) must match the size of tensor b ({b}) at a "
-            "non-singleton dimension (shapes " + " and ".join(str(list(s)) for s in shapes) + ")"
-        ) from None
+        ndim = max(len(s) for s in shapes)
+        padded = [(1,) * (ndim - len(s)) + tuple(s) for s in shapes]
+        for d in range(ndim - 1, -1, -1):
+            sizes = [p[d] for p in padded if p[d] != 1]
+            if len(set(sizes)) > 1:
+                raise RuntimeError(
+                    f"The size of tensor a ({sizes[0]}) must match the size of tensor b ({sizes[1]}) at "
+                    f"non-singleton dimension {d} ({op} of shapes "
+                    + " and ".join(str(list(s)) for s in shapes) + ")"
+                ) from None
+        raise
 
 
 def dims(dim: Any, ndim: int, op: str) -> tuple[int, ...] | None:

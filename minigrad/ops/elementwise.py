@@ -83,14 +83,17 @@ class Mul(Op):
 
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        ctx.save_for_backward(a, b)
+        need_a, need_b = ctx.needs_input_grad
+        ctx.save_for_backward(a if need_b else None, b if need_a else None)  # only what is needed
+        ctx.shapes = (a.shape, b.shape)
         return a * b
 
     @staticmethod
     def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
         a, b = ctx.saved_tensors
-        ga = sum_to(g * b, a.shape) if ctx.needs_input_grad[0] else None
-        gb = sum_to(g * a, b.shape) if ctx.needs_input_grad[1] else None
+        sa, sb = ctx.shapes
+        ga = sum_to(g * b, sa) if ctx.needs_input_grad[0] else None
+        gb = sum_to(g * a, sb) if ctx.needs_input_grad[1] else None
         return ga, gb
 
 
@@ -99,14 +102,16 @@ class Div(Op):
 
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        ctx.save_for_backward(a, b)
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)
+        ctx.shapes = (a.shape, b.shape)
         return a / b
 
     @staticmethod
     def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
         a, b = ctx.saved_tensors
-        ga = sum_to(g / b, a.shape) if ctx.needs_input_grad[0] else None
-        gb = sum_to(-g * a / (b * b), b.shape) if ctx.needs_input_grad[1] else None
+        sa, sb = ctx.shapes
+        ga = sum_to(g / b, sa) if ctx.needs_input_grad[0] else None
+        gb = sum_to(-g * a / (b * b), sb) if ctx.needs_input_grad[1] else None
         return ga, gb
 
 

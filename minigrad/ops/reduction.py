@@ -108,7 +108,7 @@ class Var(Op):
         (x,) = ctx.saved_tensors
         n = _count(x.shape, ctx.axes)
         centered = x - np.mean(x, axis=ctx.axes, keepdims=True)
-        return (_expand_back(g, x.shape, ctx.axes, ctx.keepdim) * centered * (2 / (n - ctx.correction)),)
+        return (_expand_back(g, x.shape, ctx.axes, ctx.keepdim) * centered * (g.dtype.type(2) / g.dtype.type(n - ctx.correction)),)
 
 
 class Std(Op):
@@ -127,7 +127,7 @@ class Std(Op):
         n = _count(x.shape, ctx.axes)
         centered = x - np.mean(x, axis=ctx.axes, keepdims=True)
         scale = _expand_back(g / out, x.shape, ctx.axes, ctx.keepdim)  # std = 0 gives nan, as torch
-        return (scale * centered / (n - ctx.correction),)
+        return (scale * centered / g.dtype.type(n - ctx.correction),)
 
 
 def _correction(unbiased: Any, correction: Any) -> float:
