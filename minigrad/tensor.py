@@ -67,7 +67,8 @@ class Tensor:
         """Wrap an array without copying (internal fast path)."""
         t = object.__new__(cls)
         arr = data if type(data) is np.ndarray else np.asarray(data)
-        _dtype.from_numpy_dtype(arr.dtype)  # reject unsupported dtypes loudly
+        if arr.dtype not in _dtype._BY_NP:
+            _dtype.from_numpy_dtype(arr.dtype)  # raises the clear error
         t._init(arr, requires_grad)
         return t
 
@@ -85,7 +86,7 @@ class Tensor:
 
     @property
     def dtype(self) -> DType:
-        return _dtype.from_numpy_dtype(self._data.dtype)
+        return _dtype._BY_NP[self._data.dtype]  # _make guarantees a supported dtype
 
     @property
     def device(self) -> str:
@@ -277,6 +278,8 @@ class Tensor:
         if self.grad_fn is None:
             return
         self._retains_grad = True
+        if self.grad_fn.retained is None:
+            self.grad_fn.retained = {}
         self.grad_fn.retained[self._output_nr] = weakref.ref(self)
 
     @property
@@ -290,6 +293,8 @@ class Tensor:
         if self.grad_fn is None:
             hooks = self._hooks
         else:
+            if self.grad_fn.pre_hooks is None:
+                self.grad_fn.pre_hooks = {}
             hooks = self.grad_fn.pre_hooks.setdefault(self._output_nr, [])
         hooks.append(hook)
         return RemovableHandle(hooks, hook)

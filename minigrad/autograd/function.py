@@ -13,8 +13,9 @@ if TYPE_CHECKING:
     from ..tensor import Tensor
 
 
-def _describe(t: Tensor) -> str:
-    return f"minigrad.{t.dtype.name} {list(t.shape)}"
+def _describe(t: Tensor) -> tuple[str, tuple[int, ...]]:
+    """What an in-place error names: the saved tensor's dtype and shape (formatted only on error)."""
+    return (t._data.dtype.name, t._data.shape)
 
 
 class Op:

@@ -40,7 +40,7 @@ class Context:
     def __init__(self) -> None:
         self._saved: tuple[Any, ...] = ()
         self._freed = False
-        self._versions: list[tuple[list[int], int, str]] = []  # (version box, version at save, what)
+        self._versions: list[tuple[list[int], int, tuple[str, tuple[int, ...]]]] = []  # (box, version, (dtype, shape))
         self._node: Node | None = None
         self.needs_input_grad: tuple[bool, ...] = ()
 
@@ -58,7 +58,7 @@ class Context:
                 node = self._node.name() if self._node is not None else "an op"
                 raise RuntimeError(
                     "one of the variables needed for gradient computation has been modified by an "
-                    f"inplace operation: [{what}], which is saved by {node}, is at version {box[0]}; "
+                    f"inplace operation: [minigrad.{what[0]} {list(what[1])}], which is saved by {node}, is at version {box[0]}; "
                     f"expected version {version} instead."
                 )
         return self._saved
@@ -95,8 +95,8 @@ class Node:
         self.input_meta = input_meta
         self.n_outputs = n_outputs
         self.seq = next(_sequence)
-        self.pre_hooks: dict[int, list[Callable[[Any], Any]]] = {}
-        self.retained: dict[int, weakref.ref[Tensor]] = {}
+        self.pre_hooks: dict[int, list[Callable[[Any], Any]]] | None = None  # created on first use
+        self.retained: dict[int, weakref.ref[Tensor]] | None = None
 
     def name(self) -> str:
         """torch-style name, e.g. ``MulBackward0``."""
@@ -230,10 +230,9 @@ def run_backward(
             for k in range(node.n_outputs):
                 if grads[k] is None:
                     continue
-                hooks = node.pre_hooks.get(k)
-                if hooks:
-                    grads[k] = _apply_tensor_hooks(hooks, grads[k])
-                ref = node.retained.get(k)
+                if node.pre_hooks and node.pre_hooks.get(k):
+                    grads[k] = _apply_tensor_hooks(node.pre_hooks[k], grads[k])
+                ref = node.retained.get(k) if node.retained else None
                 if ref is not None and ref() is not None:
                     _accumulate_into(ref(), grads[k])
                 j = captures.get((node, k))

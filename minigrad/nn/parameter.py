@@ -1,0 +1,58 @@
+"""``Parameter``: a leaf Tensor that a Module registers as trainable state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import _dtype
+from ..tensor import Tensor
+
+
+class Parameter(Tensor):
+    """A Tensor that is a module parameter: a leaf with ``requires_grad=True`` by default.
+
+    Like ``torch.nn.Parameter`` it shares storage with the tensor it wraps, so an optimiser that
+    updates ``p`` in place updates the module, and assigning it to a Module attribute registers it.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, data: Tensor | None = None, requires_grad: bool = True) -> Parameter:
+        if data is None:
+            arr = np.empty((0,), dtype=_dtype.get_default_dtype().np)
+        elif isinstance(data, Tensor):
+            arr = data._data
+        else:
+            raise TypeError(f"Parameter(): data must be a Tensor, not {type(data).__name__}")
+        p = object.__new__(cls)
+        p._init(arr)
+        if isinstance(data, Tensor):
+            p._version = data._version  # shares storage, so shares the version counter
+        p.requires_grad = requires_grad  # raises torch's error for integer dtypes
+        return p
+
+    def __init__(self, data: Tensor | None = None, requires_grad: bool = True) -> None:
+        """All the work happens in ``__new__`` (Tensor.__init__ would allocate new storage)."""
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()
+
+    __str__ = __repr__
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Parameter:
+        if id(self) in memo:
+            return memo[id(self)]
+        result = Parameter(Tensor._make(self._data.copy()), self.requires_grad)
+        if self.grad is not None:
+            result.grad = Tensor._make(self.grad._data.copy())
+        memo[id(self)] = result
+        return result
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        return (_rebuild_parameter, (self._data.copy(), self.requires_grad))
+
+
+def _rebuild_parameter(data: np.ndarray, requires_grad: bool) -> Parameter:
+    return Parameter(Tensor._make(data), requires_grad)
