@@ -1,0 +1,626 @@
+"""The op catalogue: one entry per op, activation, loss, layer, initialiser and optimiser minigrad offers.
+
+The catalogue is data. Strategies read it to draw inputs (``family``, ``domain``, ``attrs``, ``kinks``),
+backends read it to call the op (``calls``), oracles read it to decide where finite differences are valid
+(``smooth``), compare reads its tolerance class (``tol``), the report reads ``group`` and ``exports``.
+
+Call templates are Python expressions evaluated with ``T`` bound to the library module (``torch`` or
+``minigrad``) and ``F`` to its ``nn.functional``. ``{0}``, ``{1}``... are the inputs, ``{*}`` all inputs
+comma-separated, ``{name}`` a rendered attribute (see :func:`render_attr`; an attribute ``{"input": k}`` names input ``k``,
+which is how optional tensor arguments such as a loss ``weight`` are passed). Because minigrad mirrors torch's
+API, one template serves both libraries, and the reproducer script prints the very same line.
+
+Fields of :class:`OpSpec`:
+
+- ``family``: which strategy draws the inputs and the shape-dependent attributes (dims, shapes, indices).
+- ``calls``: form name -> template; a case picks one form (function, method, operator, ``F.`` alias).
+- ``exports``: the public names this entry covers (``exp``, ``Tensor.exp``, ``nn.functional.relu``);
+  the coverage test maps every name minigrad exports to an entry or to :data:`NOT_OPS`.
+- ``domain``: value domain per input (names in ``conformance.strategies.values.DOMAINS``).
+- ``attrs``: attribute name -> strategy data: ``{"choice": [...]}`` or ``{"float": [lo, hi]}``.
+- ``smooth``: ``smooth`` (finite differences valid wherever the local smoothness test passes),
+  ``piecewise`` (valid away from the kinks; the local test detects kinks), ``none`` (no FD oracle:
+  integer/boolean outputs, random ops).
+- ``kinks``: values drawn on purpose: numbers, or attribute names whose value is a kink (clamp's ``min``).
+- ``tol``: tolerance class, a row of ``conformance.compare.TOLERANCE_CLASSES``.
+- ``grad``: indices of the inputs that require grad (float inputs only).
+- ``dag``: usable as a node in random DAGs (defined on all reals, well conditioned).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+FLOAT_DTYPES = ("float64", "float32")
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    """One catalogue entry (see the module docstring for the meaning of each field)."""
+
+    name: str
+    group: str
+    family: str
+    calls: dict[str, str]
+    exports: tuple[str, ...]
+    arity: int = 1
+    domain: tuple[str, ...] = ("real",)
+    attrs: dict[str, Any] = field(default_factory=dict)
+    smooth: str = "smooth"
+    kinks: tuple[Any, ...] = ()
+    tol: str = "elementwise"
+    dtypes: tuple[str, ...] = FLOAT_DTYPES
+    grad: tuple[int, ...] = (0,)
+    dag: bool = False
+    notes: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """A plain-JSON view (for the report's op table)."""
+        return {
+            "name": self.name, "group": self.group, "family": self.family, "calls": dict(self.calls),
+            "exports": list(self.exports), "arity": self.arity, "domain": list(self.domain),
+            "attrs": _json_safe(self.attrs), "smooth": self.smooth, "kinks": [_kink_json(k) for k in self.kinks],
+            "tol": self.tol, "dtypes": list(self.dtypes), "grad": list(self.grad), "dag": self.dag,
+            "notes": self.notes,
+        }
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def _kink_json(k: Any) -> Any:
+    return k if isinstance(k, str) else float(k)
+
+
+def _fn_method(name: str, fn: str | None = None, extra: str = "") -> dict[str, str]:
+    fn = fn or name
+    return {"fn": f"T.{fn}({{0}}{extra})", "method": f"{{0}}.{name}({extra.lstrip(', ')})"}
+
+
+def _exports(name: str, *, fn: bool = True, method: bool = True, functional: bool = False) -> tuple[str, ...]:
+    out = []
+    if fn:
+        out.append(name)
+    if method:
+        out.append(f"Tensor.{name}")
+    if functional:
+        out.append(f"nn.functional.{name}")
+    return tuple(out)
+
+
+REDUCTIONS = {"choice": ["mean", "sum", "none"]}
+CHOICE = "choice"
+
+_ENTRIES: list[OpSpec] = []
+
+
+def _add(spec: OpSpec) -> None:
+    _ENTRIES.append(spec)
+
+
+# ---- arithmetic ------------------------------------------------------------------------------
+for _name, _sym, _dom, _tol in [
+    ("add", "+", ("real", "real"), "elementwise"),
+    ("sub", "-", ("real", "real"), "elementwise"),
+    ("mul", "*", ("real", "real"), "elementwise"),
+    ("div", "/", ("real", "nonzero"), "elementwise"),
+]:
+    _add(OpSpec(
+        _name, "arithmetic", "binary", arity=2, domain=_dom, grad=(0, 1), tol=_tol, dag=_name != "div",
+        calls={"op": f"({{0}} {_sym} {{1}})", "fn": f"T.{_name}({{0}}, {{1}})", "method": f"{{0}}.{_name}({{1}})"},
+        exports=(_name, f"Tensor.{_name}", f"Tensor.__{_name if _name != 'div' else 'truediv'}__",
+                 f"Tensor.__r{_name if _name != 'div' else 'truediv'}__"),
+    ))
+_add(OpSpec(
+    "pow", "arithmetic", "binary", arity=2, domain=("positive", "real"), grad=(0, 1), tol="transcendental",
+    calls={"op": "({0} ** {1})", "fn": "T.pow({0}, {1})", "method": "{0}.pow({1})"},
+    exports=("pow", "Tensor.pow", "Tensor.__pow__", "Tensor.__rpow__"),
+    notes="tensor ** tensor; base > 0 so the exponent's gradient log(base) is finite",
+))
+_add(OpSpec(
+    "pow_scalar", "arithmetic", "pow_scalar", domain=("real",), smooth="piecewise", kinks=(0.0,),
+    attrs={"exponent": {CHOICE: [2, 3, 0, 1, -1, 0.5, 2.5, -0.5, 2.0]}}, tol="transcendental", dag=False,
+    calls={"op": "({0} ** {exponent})", "fn": "T.pow({0}, {exponent})", "method": "{0}.pow({exponent})"},
+    exports=(), notes="tensor ** python number; non-integer exponents draw base >= 0, including 0",
+))
+_add(OpSpec(
+    "scalar_arith", "arithmetic", "scalar_arith", smooth="smooth",
+    attrs={"sym": {CHOICE: ["+", "-", "*", "/", "**"]}, "c": {CHOICE: [2.0, -1.5, 0.5, 3, 1e-3]}},
+    calls={"right": "({0} {sym_raw} {c})", "left": "({c} {sym_raw} {0})"},
+    exports=("Tensor.__radd__", "Tensor.__rsub__", "Tensor.__rmul__", "Tensor.__rtruediv__"),
+    notes="tensor with a Python scalar on either side; a float32 tensor must stay float32",
+))
+_add(OpSpec(
+    "neg", "arithmetic", "unary", calls={"fn": "T.neg({0})", "method": "{0}.neg()", "op": "(-{0})"},
+    exports=("neg", "negative", "Tensor.neg", "Tensor.__neg__", "Tensor.negative"), dag=True,
+))
+
+# ---- comparisons (no grad) ---------------------------------------------------------------------
+for _name, _sym in [("eq", "=="), ("ne", "!="), ("lt", "<"), ("le", "<="), ("gt", ">"), ("ge", ">=")]:
+    _add(OpSpec(
+        _name, "comparison", "binary", arity=2, domain=("real", "real"), grad=(), smooth="none", tol="exact",
+        calls={"op": f"({{0}} {_sym} {{1}})", "fn": f"T.{_name}({{0}}, {{1}})", "method": f"{{0}}.{_name}({{1}})"},
+        exports=(_name, f"Tensor.{_name}", f"Tensor.__{_name}__"), notes="boolean output, exact ties drawn",
+    ))
+
+# ---- unary elementwise -------------------------------------------------------------------------
+_UNARY: list[tuple[str, str, str, tuple[Any, ...], str, bool]] = [
+    # name, domain, smooth, kinks, tol, dag
+    ("abs", "real", "piecewise", (0.0,), "elementwise", True),
+    ("sign", "real", "piecewise", (0.0,), "exact", False),
+    ("exp", "real", "smooth", (), "transcendental", True),
+    ("exp2", "real", "smooth", (), "transcendental", False),
+    ("expm1", "real", "smooth", (), "transcendental", False),
+    ("log", "positive0", "smooth", (0.0, 1.0), "transcendental", False),
+    ("log2", "positive0", "smooth", (0.0, 1.0), "transcendental", False),
+    ("log10", "positive0", "smooth", (0.0, 1.0), "transcendental", False),
+    ("log1p", "gt_minus1", "smooth", (-1.0, 0.0), "transcendental", False),
+    ("sqrt", "nonneg", "smooth", (0.0,), "transcendental", False),
+    ("rsqrt", "positive0", "smooth", (0.0,), "transcendental", False),
+    ("sin", "real", "smooth", (), "transcendental", True),
+    ("cos", "real", "smooth", (), "transcendental", True),
+    ("tan", "tan", "smooth", (), "transcendental", False),
+    ("tanh", "real", "smooth", (), "transcendental", True),
+    ("sigmoid", "real", "smooth", (), "transcendental", True),
+    ("relu", "real", "piecewise", (0.0,), "elementwise", True),
+    ("reciprocal", "nonzero0", "smooth", (0.0,), "elementwise", False),
+    ("square", "real", "smooth", (), "elementwise", True),
+    ("erf", "real", "smooth", (), "transcendental", True),
+]
+for _name, _dom, _smooth, _kinks, _tol, _dag in _UNARY:
+    _functional = _name in ("relu", "sigmoid", "tanh")
+    _calls = _fn_method(_name)
+    if _functional:
+        _calls["F"] = f"F.{_name}({{0}})"
+    _add(OpSpec(
+        _name, "elementwise", "unary", domain=(_dom,), smooth=_smooth, kinks=_kinks, tol=_tol, dag=_dag,
+        calls=_calls, exports=_exports(_name, functional=_functional)
+        + (("Tensor.__abs__", "absolute") if _name == "abs" else ()),
+    ))
+_add(OpSpec(
+    "clamp", "elementwise", "clamp", smooth="piecewise", kinks=("min", "max"), dag=True,
+    attrs={"min": {CHOICE: [None, -1.0, 0.0, -0.5]}, "max": {CHOICE: [None, 1.0, 0.5, 2.0]}},
+    calls={"fn": "T.clamp({0}, min={min}, max={max})", "method": "{0}.clamp(min={min}, max={max})",
+           "clip": "T.clip({0}, min={min}, max={max})", "clip_method": "{0}.clip(min={min}, max={max})"},
+    exports=("clamp", "clip", "Tensor.clamp", "Tensor.clip"),
+    notes="gradient 1 on the closed interval [min, max] (torch)",
+))
+for _name in ("maximum", "minimum"):
+    _add(OpSpec(
+        _name, "elementwise", "binary", arity=2, domain=("real", "real"), grad=(0, 1), smooth="piecewise",
+        kinks=("tie",), dag=True, calls={"fn": f"T.{_name}({{0}}, {{1}})", "method": f"{{0}}.{_name}({{1}})"},
+        exports=_exports(_name), notes="on a tie each input gets half of the gradient (torch)",
+    ))
+_add(OpSpec(
+    "where", "elementwise", "where", arity=3, domain=("bool", "real", "real"), grad=(1, 2), dag=False,
+    calls={"fn": "T.where({0}, {1}, {2})", "method": "{1}.where({0}, {2})"}, exports=("where", "Tensor.where"),
+))
+
+# ---- activations (nn.functional) --------------------------------------------------------------
+_add(OpSpec(
+    "leaky_relu", "activation", "unary", smooth="piecewise", kinks=(0.0,), dag=True,
+    attrs={"negative_slope": {CHOICE: [0.01, 0.2, 0.0, 1.5]}},
+    calls={"F": "F.leaky_relu({0}, negative_slope={negative_slope})"}, exports=("nn.functional.leaky_relu",),
+    notes="gradient at 0 is negative_slope (torch)",
+))
+_add(OpSpec(
+    "elu", "activation", "unary", smooth="piecewise", kinks=(0.0,), tol="transcendental",
+    attrs={"alpha": {CHOICE: [1.0, 0.5, 2.0]}}, calls={"F": "F.elu({0}, alpha={alpha})"},
+    exports=("nn.functional.elu",), notes="gradient at 0 is alpha (torch uses the x <= 0 branch)",
+))
+_add(OpSpec(
+    "gelu", "activation", "unary", tol="transcendental", dag=True,
+    attrs={"approximate": {CHOICE: ["none", "tanh"]}}, calls={"F": "F.gelu({0}, approximate={approximate})"},
+    exports=("nn.functional.gelu",),
+))
+_add(OpSpec(
+    "silu", "activation", "unary", tol="transcendental", dag=True, calls={"F": "F.silu({0})"},
+    exports=("nn.functional.silu",),
+))
+_add(OpSpec(
+    "softplus", "activation", "unary", tol="transcendental", smooth="piecewise", kinks=("threshold/beta",),
+    dag=True, attrs={"beta": {CHOICE: [1.0, 2.0, 0.5]}, "threshold": {CHOICE: [20.0, 1.0, 5.0]}},
+    calls={"F": "F.softplus({0}, beta={beta}, threshold={threshold})"}, exports=("nn.functional.softplus",),
+    notes="linear where beta * x > threshold",
+))
+_add(OpSpec(
+    "hardtanh", "activation", "clamp", smooth="piecewise", kinks=("min_val", "max_val"), dag=True,
+    attrs={"min_val": {CHOICE: [-1.0, -2.0, 0.0]}, "max_val": {CHOICE: [1.0, 0.5, 2.0]}},
+    calls={"F": "F.hardtanh({0}, min_val={min_val}, max_val={max_val})"}, exports=("nn.functional.hardtanh",),
+    notes="gradient 0 at the boundaries (torch), unlike clamp",
+))
+_add(OpSpec(
+    "relu6", "activation", "unary", smooth="piecewise", kinks=(0.0, 6.0), calls={"F": "F.relu6({0})"},
+    exports=("nn.functional.relu6",), notes="gradient 0 at 0 and at 6 (torch)",
+))
+for _name in ("softmax", "log_softmax"):
+    _add(OpSpec(
+        _name, "softmax", "softmax", domain=("real_neginf",), tol="softmax", dag=True,
+        calls={"fn": f"T.{_name}({{0}}, dim={{dim}})", "method": f"{{0}}.{_name}(dim={{dim}})",
+               "F": f"F.{_name}({{0}}, dim={{dim}})"},
+        exports=_exports(_name, functional=True), notes="stable for |x| = 1e4; -inf entries are masking",
+    ))
+_add(OpSpec(
+    "dropout", "activation", "dropout", smooth="none", tol="exact",
+    attrs={"p": {CHOICE: [0.0, 0.5, 1.0]}, "training": {CHOICE: [True, False]}},
+    calls={"F": "F.dropout({0}, p={p}, training={training})"}, exports=("nn.functional.dropout",),
+    notes="compared where deterministic (p in {0, 1} or training=False); 0 < p < 1 is checked as a property",
+))
+_add(OpSpec(
+    "one_hot", "activation", "one_hot", domain=("index",), grad=(), smooth="none", tol="exact",
+    dtypes=("int64",), calls={"F": "F.one_hot({0}, num_classes={num_classes})"},
+    exports=("nn.functional.one_hot",),
+))
+
+# ---- reductions ----------------------------------------------------------------------------------
+_RED: list[tuple[str, str, str, str, tuple[Any, ...], str]] = [
+    # name, dim kind, smooth, tol, kinks, extra kwargs template
+    ("sum", "optional-tuple", "smooth", "reduction", (), ""),
+    ("mean", "optional-tuple", "smooth", "reduction", (), ""),
+    ("var", "optional-tuple", "smooth", "reduction", (), ", correction={correction}"),
+    ("std", "optional-tuple", "piecewise", "reduction", (), ", correction={correction}"),
+    ("prod", "optional-int", "smooth", "reduction", (0.0,), ""),
+    ("amax", "optional-tuple", "piecewise", "reduction", ("tie",), ""),
+    ("amin", "optional-tuple", "piecewise", "reduction", ("tie",), ""),
+    ("logsumexp", "int", "smooth", "reduction", (), ""),
+    ("cumsum", "int-nokeep", "smooth", "reduction", (), ""),
+]
+for _name, _dk, _sm, _tl, _kk, _extra in _RED:
+    _attrs: dict[str, Any] = {"correction": {CHOICE: [1, 0]}} if "correction" in _extra else {}
+    _dom = "real_neginf" if _name == "logsumexp" else "real"
+    _add(OpSpec(
+        _name, "reduction", "reduce", domain=(_dom,), smooth=_sm, tol=_tl, kinks=_kk, attrs={"dims": _dk, **_attrs},
+        dag=_name in ("sum", "mean", "amax", "logsumexp"),
+        calls={"fn": f"T.{_name}({{0}}{{dimargs}}{_extra})", "method": f"{{0}}.{_name}({{dimargs_m}}{_extra})"},
+        exports=_exports(_name),
+        notes={"prod": "gradient with one and with several zeros", "amax": "ties split evenly (torch)",
+               "amin": "ties split evenly (torch)", "std": "std of identical values has an infinite slope",
+               "logsumexp": "all -inf gives nan (torch)"}.get(_name, ""),
+    ))
+for _name in ("max", "min"):
+    _add(OpSpec(
+        _name, "reduction", "reduce", smooth="piecewise", kinks=("tie",), tol="reduction",
+        attrs={"dims": "full"}, calls={"fn": f"T.{_name}({{0}})", "method": f"{{0}}.{_name}()"},
+        exports=_exports(_name), notes="full reduction: ties split evenly among the tied elements (torch)",
+    ))
+    _add(OpSpec(
+        f"{_name}_dim", "reduction", "reduce", smooth="piecewise", kinks=("tie",), tol="reduction",
+        attrs={"dims": "int", "item": {CHOICE: [0, 1]}},
+        calls={"fn": f"T.{_name}({{0}}, dim={{dim}}, keepdim={{keepdim}})[{{item}}]",
+               "method": f"{{0}}.{_name}(dim={{dim}}, keepdim={{keepdim}})[{{item}}]"},
+        exports=(), notes="values and indices; the whole gradient goes to the returned (first) index",
+    ))
+for _name in ("argmax", "argmin"):
+    _add(OpSpec(
+        _name, "reduction", "reduce", smooth="none", grad=(), tol="exact", kinks=("tie",),
+        attrs={"dims": "optional-int"}, calls={"fn": f"T.{_name}({{0}}{{dimargs}})",
+                                               "method": f"{{0}}.{_name}({{dimargs_m}})"},
+        exports=_exports(_name), notes="first index among ties",
+    ))
+_add(OpSpec(
+    "vector_norm", "reduction", "reduce", smooth="piecewise", kinks=(0.0,), tol="reduction",
+    attrs={"dims": "optional-tuple", "ord": {CHOICE: [2, 1, math.inf, 3, -math.inf, 0.5]}},
+    calls={"fn": "T.linalg.vector_norm({0}, ord={ord}{dimargs})"},
+    exports=("linalg.vector_norm",), notes="gradient 0 at the zero vector (torch)",
+))
+_add(OpSpec(
+    "norm", "reduction", "reduce", smooth="piecewise", kinks=(0.0,), tol="reduction",
+    attrs={"dims": "optional-tuple", "p": {CHOICE: [2, 1]}},
+    calls={"fn": "T.norm({0}, p={p}{dimargs})", "method": "{0}.norm(p={p}{dimargs})"},
+    exports=("norm", "Tensor.norm"),
+))
+
+# ---- shape and indexing ---------------------------------------------------------------------------
+_SHAPE = [
+    ("reshape", "reshape", {"fn": "T.reshape({0}, {shape})", "method": "{0}.reshape({shape})"}),
+    ("view", "reshape", {"method": "{0}.view({shape})"}),
+    ("flatten", "flatten", {"fn": "T.flatten({0}, start_dim={start_dim}, end_dim={end_dim})",
+                            "method": "{0}.flatten(start_dim={start_dim}, end_dim={end_dim})"}),
+    ("squeeze", "squeeze", {"fn": "T.squeeze({0}{dimargs})", "method": "{0}.squeeze({dimargs_m})"}),
+    ("unsqueeze", "unsqueeze", {"fn": "T.unsqueeze({0}, {dim})", "method": "{0}.unsqueeze({dim})"}),
+    ("transpose", "transpose", {"fn": "T.transpose({0}, {dim0}, {dim1})",
+                                "method": "{0}.transpose({dim0}, {dim1})"}),
+    ("permute", "permute", {"fn": "T.permute({0}, {dims})", "method": "{0}.permute({dims})"}),
+    ("expand", "expand", {"method": "{0}.expand({shape})"}),
+    ("broadcast_to", "expand", {"fn": "T.broadcast_to({0}, {shape})", "method": "{0}.broadcast_to({shape})"}),
+    ("t", "t", {"fn": "T.t({0})", "method": "{0}.t()"}),
+]
+for _name, _fam, _calls in _SHAPE:
+    _add(OpSpec(
+        _name, "shape", _fam, tol="movement", calls=_calls,
+        exports=_exports(_name, fn="fn" in _calls), dag=_name in ("reshape", "transpose", "unsqueeze", "expand"),
+    ))
+_add(OpSpec(
+    "cat", "shape", "cat", arity=-1, tol="movement", grad=(0, 1, 2), dag=True,
+    calls={"fn": "T.cat([{*}], dim={dim})", "concat": "T.concat([{*}], dim={dim})"},
+    exports=("cat", "concat", "concatenate"),
+))
+_add(OpSpec(
+    "stack", "shape", "cat", arity=-1, tol="movement", grad=(0, 1, 2), calls={"fn": "T.stack([{*}], dim={dim})"},
+    exports=("stack",),
+))
+_add(OpSpec(
+    "split", "shape", "split", tol="movement",
+    calls={"fn": "T.split({0}, {split}, dim={dim})[{item}]", "method": "{0}.split({split}, dim={dim})[{item}]"},
+    exports=_exports("split"), notes="one piece per case (attr item); sizes int or list",
+))
+_add(OpSpec(
+    "chunk", "shape", "split", tol="movement",
+    calls={"fn": "T.chunk({0}, {chunks}, dim={dim})[{item}]", "method": "{0}.chunk({chunks}, dim={dim})[{item}]"},
+    exports=_exports("chunk"),
+))
+_add(OpSpec(
+    "gather", "indexing", "gather", arity=2, domain=("real", "index"), tol="movement",
+    calls={"fn": "T.gather({0}, {dim}, {1})", "method": "{0}.gather({dim}, {1})"}, exports=_exports("gather"),
+    notes="repeated indices accumulate",
+))
+_add(OpSpec(
+    "index_select", "indexing", "index_select", arity=2, domain=("real", "index"), tol="movement",
+    calls={"fn": "T.index_select({0}, {dim}, {1})", "method": "{0}.index_select({dim}, {1})"},
+    exports=_exports("index_select"), notes="repeated indices accumulate",
+))
+_add(OpSpec(
+    "getitem", "indexing", "getitem", tol="movement", dag=True, calls={"op": "{0}[{index}]"},
+    exports=("Tensor.__getitem__",), notes="slices, ints, None, Ellipsis, int tensors (repeats), bool masks",
+))
+
+# ---- linear algebra --------------------------------------------------------------------------------
+for _name, _calls, _ex in [
+    ("matmul", {"op": "({0} @ {1})", "fn": "T.matmul({0}, {1})", "method": "{0}.matmul({1})"},
+     ("matmul", "Tensor.matmul", "Tensor.__matmul__", "Tensor.__rmatmul__")),
+    ("mm", {"fn": "T.mm({0}, {1})", "method": "{0}.mm({1})"}, _exports("mm")),
+    ("bmm", {"fn": "T.bmm({0}, {1})", "method": "{0}.bmm({1})"}, _exports("bmm")),
+    ("mv", {"fn": "T.mv({0}, {1})", "method": "{0}.mv({1})"}, _exports("mv")),
+    ("dot", {"fn": "T.dot({0}, {1})", "method": "{0}.dot({1})"}, _exports("dot")),
+    ("outer", {"fn": "T.outer({0}, {1})", "method": "{0}.outer({1})"}, _exports("outer")),
+]:
+    _add(OpSpec(_name, "linalg", "matmul", arity=2, domain=("real", "real"), grad=(0, 1), tol="matmul",
+                calls=_calls, exports=_ex, dag=_name == "matmul"))
+_add(OpSpec(
+    "linear", "linalg", "matmul", arity=-1, domain=("real", "real", "real"), grad=(0, 1, 2), tol="matmul",
+    calls={"F": "F.linear({*})"}, exports=("nn.functional.linear",), notes="weight (out, in), optional bias",
+))
+
+# ---- losses ----------------------------------------------------------------------------------------------
+_add(OpSpec(
+    "mse_loss", "loss", "loss_pointwise", arity=2, grad=(0, 1), tol="loss", kinks=("tie",),
+    attrs={"reduction": REDUCTIONS}, calls={"F": "F.mse_loss({0}, {1}, reduction={reduction})"},
+    exports=("nn.functional.mse_loss",),
+))
+_add(OpSpec(
+    "l1_loss", "loss", "loss_pointwise", arity=2, grad=(0, 1), tol="loss", smooth="piecewise", kinks=("tie",),
+    attrs={"reduction": REDUCTIONS}, calls={"F": "F.l1_loss({0}, {1}, reduction={reduction})"},
+    exports=("nn.functional.l1_loss",), notes="gradient 0 where input == target",
+))
+_add(OpSpec(
+    "huber_loss", "loss", "loss_pointwise", arity=2, grad=(0, 1), tol="loss", smooth="piecewise",
+    kinks=("tie", "delta"), attrs={"reduction": REDUCTIONS, "delta": {CHOICE: [1.0, 0.5, 2.0]}},
+    calls={"F": "F.huber_loss({0}, {1}, reduction={reduction}, delta={delta})"},
+    exports=("nn.functional.huber_loss",), notes="at |d| = delta the gradient is delta * sign(d)",
+))
+_add(OpSpec(
+    "smooth_l1_loss", "loss", "loss_pointwise", arity=2, grad=(0, 1), tol="loss", smooth="piecewise",
+    kinks=("tie", "beta"), attrs={"reduction": REDUCTIONS, "beta": {CHOICE: [1.0, 0.5, 2.0, 0.0]}},
+    calls={"F": "F.smooth_l1_loss({0}, {1}, reduction={reduction}, beta={beta})"},
+    exports=("nn.functional.smooth_l1_loss",),
+))
+_add(OpSpec(
+    "hinge_embedding_loss", "loss", "loss_pointwise", arity=2, domain=("real", "sign"), grad=(0,), tol="loss",
+    smooth="piecewise", kinks=("margin",), attrs={"reduction": REDUCTIONS, "margin": {CHOICE: [1.0, 0.5, 2.0]}},
+    calls={"F": "F.hinge_embedding_loss({0}, {1}, margin={margin}, reduction={reduction})"},
+    exports=("nn.functional.hinge_embedding_loss",),
+))
+_add(OpSpec(
+    "binary_cross_entropy", "loss", "loss_pointwise", arity=-1, domain=("prob", "prob", "positive"),
+    grad=(0, 1), tol="loss", kinks=(0.0, 1.0), attrs={"reduction": REDUCTIONS},
+    calls={"F": "F.binary_cross_entropy({0}, {1}, weight={w}, reduction={reduction})"},
+    exports=("nn.functional.binary_cross_entropy",),
+    notes="log clamped at -100; gradient denominator clamped at 1e-12 (torch)",
+))
+_add(OpSpec(
+    "binary_cross_entropy_with_logits", "loss", "loss_pointwise", arity=-1,
+    domain=("real_large", "prob", "positive", "positive"), grad=(0, 1), tol="loss", attrs={"reduction": REDUCTIONS},
+    calls={"F": "F.binary_cross_entropy_with_logits({0}, {1}, weight={w}, pos_weight={pw}, reduction={reduction})"},
+    exports=("nn.functional.binary_cross_entropy_with_logits",), notes="stable for logits of magnitude 1e4",
+))
+_add(OpSpec(
+    "cross_entropy", "loss", "loss_class", arity=-1, domain=("real_large", "index", "positive"), grad=(0,),
+    tol="loss", attrs={"reduction": REDUCTIONS, "label_smoothing": {CHOICE: [0.0, 0.1, 0.3]}},
+    calls={"F": "F.cross_entropy({0}, {1}, weight={w}, ignore_index={ignore_index}, reduction={reduction}, "
+                "label_smoothing={label_smoothing})"},
+    exports=("nn.functional.cross_entropy",), notes="class indices or probabilities; weight; ignore_index",
+))
+_add(OpSpec(
+    "nll_loss", "loss", "loss_class", arity=-1, domain=("real", "index", "positive"), grad=(0,), tol="loss",
+    attrs={"reduction": REDUCTIONS},
+    calls={"F": "F.nll_loss({0}, {1}, weight={w}, ignore_index={ignore_index}, reduction={reduction})"},
+    exports=("nn.functional.nll_loss",),
+))
+_add(OpSpec(
+    "multi_margin_loss", "loss", "loss_class", arity=-1, domain=("real", "index", "positive"), grad=(0,),
+    tol="loss", smooth="piecewise", kinks=("margin",),
+    attrs={"reduction": REDUCTIONS, "p": {CHOICE: [1, 2]}, "margin": {CHOICE: [1.0, 0.5]}},
+    calls={"F": "F.multi_margin_loss({0}, {1}, p={p}, margin={margin}, weight={w}, reduction={reduction})"},
+    exports=("nn.functional.multi_margin_loss",),
+))
+
+# ---- components: layers, init, optimisers, schedulers, clipping (checked by networks and training) ----
+COMPONENT_KINDS = ("layer", "init", "optim", "scheduler", "clip")
+
+
+def _component(name: str, group: str, exports: tuple[str, ...], attrs: dict[str, Any] | None = None,
+               notes: str = "", tol: str = "training") -> None:
+    _add(OpSpec(name, group, "component", calls={}, exports=exports, attrs=attrs or {}, smooth="none",
+                tol=tol, grad=(), notes=notes))
+
+
+_component("Linear", "layer", ("nn.Linear",), {"bias": {CHOICE: [True, False]}},
+           "weight (out, in); default init U(-1/sqrt(fan_in), 1/sqrt(fan_in)) checked as a distribution")
+_component("Sequential", "layer", ("nn.Sequential",), notes="container; every network uses it")
+_component("Module", "layer", ("nn.Module", "nn.Parameter"), notes="custom activation modules subclass it")
+for _act in ("ReLU", "Tanh", "Sigmoid", "LeakyReLU", "GELU", "ELU", "SiLU", "Softplus", "Identity"):
+    _component(f"nn.{_act}", "layer", (f"nn.{_act}",), notes="activation module (used when exported)")
+for _init, _kind in [
+    ("xavier_uniform_", "uniform"), ("xavier_normal_", "normal"), ("kaiming_uniform_", "uniform"),
+    ("kaiming_normal_", "normal"), ("uniform_", "uniform"), ("normal_", "normal"), ("zeros_", "const"),
+    ("ones_", "const"), ("constant_", "const"),
+]:
+    _component(f"init.{_init}", "init", (f"nn.init.{_init}",), {"kind": _kind},
+               "random: checked as a distribution (bounds and variance); constants exactly", tol="distribution")
+_component("SGD", "optim", ("optim.SGD",), {
+    "lr": {CHOICE: [0.1, 0.01, 0.5]}, "momentum": {CHOICE: [0.0, 0.9, 0.5]}, "dampening": {CHOICE: [0.0, 0.1]},
+    "nesterov": {CHOICE: [False, True]}, "weight_decay": {CHOICE: [0.0, 0.01, 0.1]},
+}, "momentum buffer starts at the first gradient; nesterov needs momentum > 0 and dampening 0")
+_component("Adam", "optim", ("optim.Adam",), {
+    "lr": {CHOICE: [0.01, 0.001, 0.1]}, "betas": {CHOICE: [[0.9, 0.999], [0.5, 0.9]]},
+    "eps": {CHOICE: [1e-8, 1e-6]}, "weight_decay": {CHOICE: [0.0, 0.01]}, "amsgrad": {CHOICE: [False, True]},
+})
+_component("AdamW", "optim", ("optim.AdamW",), {
+    "lr": {CHOICE: [0.01, 0.001, 0.1]}, "betas": {CHOICE: [[0.9, 0.999], [0.5, 0.9]]},
+    "eps": {CHOICE: [1e-8]}, "weight_decay": {CHOICE: [0.01, 0.1, 0.0]}, "amsgrad": {CHOICE: [False, True]},
+})
+_component("RMSprop", "optim", ("optim.RMSprop",), {
+    "lr": {CHOICE: [0.01, 0.001]}, "alpha": {CHOICE: [0.99, 0.9]}, "eps": {CHOICE: [1e-8]},
+    "weight_decay": {CHOICE: [0.0, 0.01]}, "momentum": {CHOICE: [0.0, 0.9]}, "centered": {CHOICE: [False, True]},
+})
+_component("Adagrad", "optim", ("optim.Adagrad",), {
+    "lr": {CHOICE: [0.1, 0.01]}, "lr_decay": {CHOICE: [0.0, 0.01]}, "weight_decay": {CHOICE: [0.0, 0.01]},
+    "initial_accumulator_value": {CHOICE: [0.0, 0.1]}, "eps": {CHOICE: [1e-10]},
+})
+_component("StepLR", "scheduler", ("optim.lr_scheduler.StepLR",),
+           {"step_size": {CHOICE: [1, 2, 3]}, "gamma": {CHOICE: [0.5, 0.1]}})
+_component("CosineAnnealingLR", "scheduler", ("optim.lr_scheduler.CosineAnnealingLR",),
+           {"T_max": {CHOICE: [2, 5, 10]}, "eta_min": {CHOICE: [0.0, 0.001]}})
+_component("clip_grad_norm_", "clip", ("nn.utils.clip_grad_norm_",),
+           {"max_norm": {CHOICE: [0.5, 1.0, 10.0]}, "norm_type": {CHOICE: [2.0, math.inf]}},
+           "returns the total norm; scale max_norm / (total_norm + 1e-6) clamped to 1")
+_component("clip_grad_value_", "clip", ("nn.utils.clip_grad_value_",), {"clip_value": {CHOICE: [0.1, 0.5, 1.0]}})
+
+CATALOG: dict[str, OpSpec] = {}
+for _spec in _ENTRIES:
+    if _spec.name in CATALOG:
+        raise ValueError(f"duplicate catalogue entry {_spec.name}")
+    CATALOG[_spec.name] = _spec
+
+#: Public names that are not ops (creation, modes, dtypes, utilities); the coverage test accepts them.
+NOT_OPS = frozenset({
+    "tensor", "as_tensor", "from_numpy", "zeros", "ones", "zeros_like", "ones_like", "full", "full_like",
+    "empty", "empty_like", "arange", "linspace", "eye", "rand", "randn", "randint", "rand_like", "randn_like",
+    "randperm", "manual_seed", "seed", "initial_seed", "Generator", "default_generator", "no_grad", "enable_grad",
+    "set_grad_enabled", "is_grad_enabled", "inference_mode", "is_tensor", "numel", "get_default_dtype",
+    "set_default_dtype", "dtype", "Size", "Tensor", "float32", "float64", "float", "double", "int64", "long",
+    "int32", "int", "bool", "float16", "half", "uint8", "int8", "int16", "finfo", "iinfo", "is_floating_point",
+    "result_type", "promote_types", "can_cast", "save", "load", "allclose", "equal", "isclose", "isnan",
+    "isinf", "isfinite", "autograd", "nn", "optim", "utils", "linalg", "testing", "device", "inf", "nan",
+    "pi", "e", "newaxis", "clone", "detach", "numpy", "__version__",
+    # Tensor attributes and non-op methods
+    "Tensor.backward", "Tensor.grad", "Tensor.requires_grad", "Tensor.requires_grad_", "Tensor.grad_fn",
+    "Tensor.is_leaf", "Tensor.detach", "Tensor.detach_", "Tensor.retain_grad", "Tensor.retains_grad",
+    "Tensor.register_hook", "Tensor.numpy", "Tensor.item", "Tensor.tolist", "Tensor.shape", "Tensor.size",
+    "Tensor.dim", "Tensor.ndim", "Tensor.ndimension", "Tensor.numel", "Tensor.dtype", "Tensor.data",
+    "Tensor.to", "Tensor.float", "Tensor.double", "Tensor.long", "Tensor.int", "Tensor.bool", "Tensor.type",
+    "Tensor.clone", "Tensor.copy_", "Tensor.zero_", "Tensor.fill_", "Tensor.contiguous", "Tensor.is_contiguous",
+    "Tensor.device", "Tensor.cpu", "Tensor.T", "Tensor.mT", "Tensor.element_size", "Tensor.nelement",
+    "Tensor.is_floating_point", "Tensor.new_zeros", "Tensor.new_ones", "Tensor.new_full", "Tensor.new_tensor",
+    "Tensor.new_empty", "Tensor.uniform_", "Tensor.normal_", "Tensor.add_", "Tensor.sub_", "Tensor.mul_",
+    "Tensor.div_", "Tensor.clamp_", "Tensor.__setitem__", "Tensor.__len__", "Tensor.__iter__",
+    "Tensor.__bool__", "Tensor.__float__", "Tensor.__int__", "Tensor.__index__", "Tensor.__repr__",
+    "Tensor.__array__", "Tensor.__hash__", "Tensor.__format__", "Tensor.__reversed__", "Tensor.__contains__",
+    "Tensor.version", "Tensor._version", "Tensor.equal", "Tensor.allclose", "Tensor.isnan", "Tensor.isinf",
+    "Tensor.isfinite", "Tensor.type_as", "Tensor.view_as", "Tensor.expand_as", "Tensor.reshape_as",
+    "Tensor.__deepcopy__", "Tensor.__copy__", "Tensor.__array_priority__", "Tensor.__iadd__",
+    "Tensor.__isub__", "Tensor.__imul__", "Tensor.__itruediv__", "Tensor.__abs__",
+    "Tensor.__array_ufunc__", "Tensor.__array_function__", "Tensor.__dlpack__",
+})
+
+
+def get(name: str) -> OpSpec:
+    """The entry called ``name`` (KeyError names the missing op)."""
+    return CATALOG[name]
+
+
+def op_entries() -> list[OpSpec]:
+    """Entries checked as single ops (everything but components)."""
+    return [s for s in CATALOG.values() if s.family != "component"]
+
+
+def components(kind: str | None = None) -> list[OpSpec]:
+    """Entries checked through networks and training runs (layers, init, optim, schedulers, clipping)."""
+    return [s for s in CATALOG.values() if s.family == "component" and (kind is None or s.group == kind)]
+
+
+def export_index() -> dict[str, str]:
+    """Public name -> catalogue entry name."""
+    return {e: s.name for s in CATALOG.values() for e in s.exports}
+
+
+# ---- rendering attributes into call templates ---------------------------------------------------------
+def render_attr(value: Any) -> str:
+    """Python source for one attribute value (lists become tuples; dtypes and tensors become ``T.`` calls)."""
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "float('nan')"
+        if math.isinf(value):
+            return "float('inf')" if value > 0 else "float('-inf')"
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        inner = ", ".join(render_attr(v) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if isinstance(value, dict):
+        if "dtype" in value and len(value) == 1:
+            return f"T.{value['dtype']}"
+        if "tensor" in value:
+            return f"T.tensor({value['tensor']!r}, dtype=T.{value['dtype']})"
+        if "index" in value:
+            return render_index(value["index"])
+        if "slice" in value:
+            return "slice({}, {}, {})".format(*(repr(v) for v in value["slice"]))
+        raise ValueError(f"cannot render attribute {value!r}")
+    return repr(value)
+
+
+def render_index(items: list[Any]) -> str:
+    """An indexing tuple ``x[...]``: ints, ``{"slice": [a, b, s]}``, ``None``, ``"..."``, int/bool tensors."""
+    parts = []
+    for it in items:
+        if it == "...":
+            parts.append("...")
+        elif isinstance(it, dict) and "slice" in it:
+            a, b, s = it["slice"]
+            parts.append(f"{'' if a is None else a}:{'' if b is None else b}{'' if s is None else f':{s}'}")
+        else:
+            parts.append(render_attr(it))
+    if len(parts) == 1:
+        return parts[0]
+    return ", ".join(parts)
+
+
+def render_call(spec: OpSpec, form: str, inputs: list[str], attrs: dict[str, Any]) -> str:
+    """The Python expression for one node: the form's template filled with inputs and rendered attrs."""
+    template = spec.calls[form]
+    rendered = {k: inputs[v["input"]] if isinstance(v, dict) and set(v) == {"input"} else render_attr(v)
+                for k, v in attrs.items()}
+    if "sym" in attrs:
+        rendered["sym_raw"] = attrs["sym"]
+    rendered.update(_dimargs(attrs))
+    template = template.replace("{*}", ", ".join(f"{{{i}}}" for i in range(len(inputs))))
+    return template.format(*inputs, **rendered)
+
+
+def _dimargs(attrs: dict[str, Any]) -> dict[str, str]:
+    """``{dimargs}`` / ``{dimargs_m}``: the optional ``dim=..., keepdim=...`` tail of a reduction."""
+    if "dim" not in attrs or attrs["dim"] is None:
+        return {"dimargs": "", "dimargs_m": ""}
+    tail = f"dim={render_attr(attrs['dim'])}"
+    if "keepdim" in attrs:
+        tail += f", keepdim={attrs['keepdim']!r}"
+    return {"dimargs": ", " + tail, "dimargs_m": tail}

@@ -1,0 +1,244 @@
+"""Tolerance policy, array comparison, and records (see ``conformance.schema``).
+
+**The tolerance policy** (one table, :data:`BASE` x :data:`TOLERANCE_CLASSES`). An element passes when::
+
+    |actual - expected| <= m * (atol + rtol * |expected|)  [+ m * rtol * M  for magnitude-scaled classes]
+
+(``torch.testing.assert_close`` semantics, scaled). ``atol``/``rtol`` come from the dtype, ``m`` is the op
+class multiplier times the depth/step factor, and ``M`` is the magnitude of the data (the largest finite
+value among the inputs and the expected result): sums, matmuls, norms and losses can cancel, so their
+absolute error is relative to the size of what was summed, not of the result. Graphs scale ``m`` by
+``1 + depth / 2``, training runs by ``1 + step`` (error honestly compounds there). NaN against NaN at the
+same place is equal; infinities must match in sign; integer and boolean results must be identical, and
+the dtype of every value and gradient must match the oracle's.
+
+The finite-difference oracle compares one scalar ``<J^T v, u>`` with ``(f(x + h u) - f(x - h u)) / 2h``
+(``h`` = :data:`FD_STEP`, ``u`` scaled by ``max(1, |x|)``) with ``rtol = 1e-5`` and
+``atol = 1e-6 * max(1, sum |g_i u_i|)`` plus the rounding bound ``4 eps |f| / h`` plus the truncation
+estimate ``|D(2h) - D(h)|`` (Richardson).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .schema import json_float
+
+BASE: dict[str, dict[str, float]] = {
+    "float64": {"rtol": 1e-7, "atol": 1e-7},
+    "float32": {"rtol": 1.3e-6, "atol": 1e-5},
+}
+
+#: class -> (multiplier, magnitude-scaled, what it is for)
+TOLERANCE_CLASSES: dict[str, tuple[float, bool, str]] = {
+    "exact": (0.0, False, "sign, comparisons, argmax, one_hot, deterministic dropout: identical results"),
+    "movement": (1.0, False, "reshape/index/cat...: values moved; gradients scatter-add repeated indices"),
+    "elementwise": (1.0, False, "+ - * /, abs, relu, clamp, maximum, ...: one rounding per element"),
+    "transcendental": (4.0, False, "exp, log, tan, erf, pow, gelu, ...: libm implementations differ by ulps"),
+    "softmax": (4.0, True, "softmax / log_softmax: a max-shift and a sum per row"),
+    "reduction": (4.0, True, "sum, mean, var, prod, norm, logsumexp, cumsum: summation order differs"),
+    "matmul": (4.0, True, "matmul family and linear: dot products of length K"),
+    "loss": (8.0, True, "losses: a pointwise part and a reduction"),
+    "graph": (4.0, True, "random DAGs, times 1 + depth / 2"),
+    "training": (8.0, True, "networks and training runs, times 1 + step"),
+}
+
+FD_STEP = 1e-6
+FD_RTOL = 1e-5
+FD_ATOL = 1e-6
+
+#: Sample statistics of random initialisers: |mean| <= 6 sd/sqrt(n), |std/expected - 1| <= DIST_STD_RTOL.
+DIST_STD_RTOL = 0.1
+
+
+def tolerance(dtype: str, tol_class: str, factor: float = 1.0) -> tuple[float, float, float, bool]:
+    """``(rtol, atol, multiplier, magnitude_scaled)`` for a dtype, an op class and a depth/step factor."""
+    base = BASE[dtype]
+    mult, scaled, _ = TOLERANCE_CLASSES[tol_class]
+    return base["rtol"], base["atol"], mult * factor, scaled
+
+
+def policy_table() -> list[dict[str, Any]]:
+    """The policy as rows (README and report)."""
+    rows = []
+    for cls, (mult, scaled, what) in TOLERANCE_CLASSES.items():
+        rows.append({"class": cls, "multiplier": mult, "magnitude_scaled": scaled, "applies_to": what,
+                     "float64": {k: v * mult for k, v in BASE["float64"].items()},
+                     "float32": {k: v * mult for k, v in BASE["float32"].items()}})
+    return rows
+
+
+def _finite_max(*arrays: np.ndarray) -> float:
+    m = 0.0
+    for a in arrays:
+        a = np.asarray(a)
+        if a.size and a.dtype.kind == "f":
+            fa = np.abs(a[np.isfinite(a)])
+            if fa.size:
+                m = max(m, float(fa.max()))
+    return m
+
+
+def compare_arrays(quantity: str, actual: Any, expected: Any, dtype: str, tol_class: str,
+                   factor: float = 1.0, magnitude: float = 0.0) -> dict[str, Any]:
+    """One check (schema.py) comparing ``actual`` with ``expected`` under the policy."""
+    a = np.asarray(actual)
+    b = np.asarray(expected)
+    rtol, atol, mult, scaled = tolerance(dtype, tol_class, factor)
+    check: dict[str, Any] = {"quantity": quantity, "shape": list(b.shape), "ratio": 0.0, "max_abs_err": 0.0,
+                             "max_rel_err": 0.0, "index": [0] * b.ndim, "expected": None, "actual": None,
+                             "atol": atol * mult, "rtol": rtol * mult, "ok": True}
+    if a.shape != b.shape or a.dtype != b.dtype:
+        check.update(ratio="inf", index=None, ok=False, note=f"shape/dtype {list(a.shape)} {a.dtype} "
+                     f"!= expected {list(b.shape)} {b.dtype}")
+        return check
+    if b.size == 0:
+        return check
+    if b.dtype.kind in "biu":
+        bad = a != b
+        if bad.any():
+            idx = np.unravel_index(int(np.argmax(bad)), b.shape)
+            check.update(ratio="inf", ok=False, index=[int(i) for i in idx], expected=_scalar(b[idx]),
+                         actual=_scalar(a[idx]), max_abs_err=json_float(float(np.max(np.abs(
+                             a.astype(np.float64) - b.astype(np.float64))))))
+        else:
+            check["expected"], check["actual"] = _scalar(b.flat[0]), _scalar(a.flat[0])
+        return check
+    a64 = a.astype(np.float64)
+    b64 = b.astype(np.float64)
+    extra = mult * rtol * max(_finite_max(b64), magnitude) if scaled else 0.0
+    tol = mult * (atol + rtol * np.abs(b64)) + extra
+    with np.errstate(invalid="ignore", over="ignore"):
+        err = np.abs(a64 - b64)
+        same = (a64 == b64) | (np.isnan(a64) & np.isnan(b64))
+        err = np.where(same, 0.0, err)
+        err = np.where(np.isnan(err), np.inf, err)
+        ratio = np.where(err == 0, 0.0, np.where(tol > 0, err / np.where(tol > 0, tol, 1.0), np.inf))
+        rel = np.where(err == 0, 0.0, err / np.maximum(np.abs(b64), np.finfo(np.float64).tiny))
+    k = int(np.argmax(ratio))
+    idx = np.unravel_index(k, b.shape)
+    worst = float(ratio.flat[k])
+    check.update(
+        ratio=json_float(worst), max_abs_err=json_float(float(err.max())), max_rel_err=json_float(float(rel.max())),
+        index=[int(i) for i in idx], expected=json_float(float(b64[idx])), actual=json_float(float(a64[idx])),
+        ok=bool(worst <= 1.0),
+    )
+    return check
+
+
+def _scalar(v: Any) -> Any:
+    if isinstance(v, (np.bool_, bool)):
+        return bool(v)
+    if isinstance(v, (np.integer, int)):
+        return int(v)
+    return json_float(float(v))
+
+
+def scalar_check(quantity: str, actual: float, expected: float, rtol: float, atol: float) -> dict[str, Any]:
+    """A check between two scalars with explicit tolerances (finite differences, statistics)."""
+    err = abs(actual - expected)
+    tol = atol + rtol * abs(expected)
+    if math.isnan(err):
+        ratio = 0.0 if math.isnan(actual) and math.isnan(expected) else math.inf
+    else:
+        ratio = 0.0 if err == 0 else (err / tol if tol > 0 else math.inf)
+    return {"quantity": quantity, "shape": [], "ratio": json_float(ratio), "max_abs_err": json_float(err),
+            "max_rel_err": json_float(err / abs(expected) if expected else (0.0 if err == 0 else math.inf)),
+            "index": [], "expected": json_float(expected), "actual": json_float(actual), "atol": atol,
+            "rtol": rtol, "ok": bool(ratio <= 1.0)}
+
+
+def ratio_of(check: dict[str, Any]) -> float:
+    return float(check["ratio"])
+
+
+def worst_check(checks: list[dict[str, Any]]) -> dict[str, Any] | None:
+    return max(checks, key=ratio_of) if checks else None
+
+
+# ---- known differences -------------------------------------------------------------------------
+KNOWN_DIFFERENCES_FILE = Path(__file__).with_name("known_differences.json")
+
+
+def known_differences() -> list[dict[str, Any]]:
+    """Deliberate divergences from torch: ``id, ops, oracles, quantities, edge, reason, evidence, case``."""
+    return json.loads(KNOWN_DIFFERENCES_FILE.read_text())
+
+
+def match_known_difference(ops: list[str], oracle: str, edge_values: list[str],
+                           failing: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The known difference explaining every failing check, if there is one."""
+    for kd in known_differences():
+        if oracle not in kd["oracles"] or not set(kd["ops"]) & set(ops):
+            continue
+        if kd.get("edge") and kd["edge"] not in edge_values:
+            continue
+        if all(any(fnmatch.fnmatch(c["quantity"], q) for q in kd["quantities"]) for c in failing):
+            return {"id": kd["id"], "reason": kd["reason"], "evidence": kd["evidence"]}
+    return None
+
+
+# ---- records -----------------------------------------------------------------------------------------
+def make_record(*, kind: str, subject: str, ops: list[str], oracle: str, dtype: str, backend: str,
+                checks: list[dict[str, Any]], case: dict[str, Any] | None, digest: str,
+                edge_values: list[str] | None = None, nodeid: str = "", message: str | None = None,
+                verdict: str | None = None, trajectory: dict[str, Any] | None = None, duration_s: float = 0.0,
+                first_bad_node: int | None = None) -> dict[str, Any]:
+    """A record (schema.py). The verdict is ``fail`` when a check fails, unless a known difference explains it;
+    passing records drop their checks (the worst one is kept) and their case, to keep results small."""
+    edge_values = sorted(set(edge_values or []))
+    failing = [c for c in checks if not c["ok"]]
+    kd = None
+    if verdict is None:
+        verdict = "pass"
+        if failing:
+            kd = match_known_difference(ops, oracle, edge_values, failing)
+            verdict = "known_difference" if kd else "fail"
+    keep = verdict != "pass"
+    return {
+        "id": f"{kind}-{subject}-{oracle}-{digest}",
+        "nodeid": nodeid,
+        "kind": kind,
+        "subject": subject,
+        "ops": sorted(set(ops)),
+        "oracle": oracle,
+        "dtype": dtype,
+        "backend": backend,
+        "verdict": verdict,
+        "worst": worst_check(checks),
+        "checks": checks if keep else [],
+        "edge_values": edge_values,
+        "message": message,
+        "known_difference": kd,
+        "case": case if keep else None,
+        "first_bad_node": first_bad_node,
+        "arrays_file": None,
+        "repro": None,
+        "reproduce_failure": None,
+        "trajectory": trajectory,
+        "duration_s": round(duration_s, 6),
+    }
+
+
+def describe_failure(rec: dict[str, Any]) -> str:
+    """One line naming subject, ops, oracle, quantity and worst err/tol (assertion messages)."""
+    w = rec.get("worst") or {}
+    bad = rec.get("first_bad_node")
+    where = ""
+    if bad is not None and rec.get("case"):
+        node = next((n for n in rec["case"].get("nodes", []) if n["id"] == bad), None)
+        if node:
+            where = f" first bad node n{bad} = {node['op']}"
+    if rec["verdict"] in ("error", "crashed"):
+        return (f"{rec['kind']} {rec['subject']} [{rec['oracle']}, {rec['dtype']}] ops={rec['ops']}: "
+                f"{rec['verdict']}: {rec['message']}")
+    return (f"{rec['kind']} {rec['subject']} [{rec['oracle']}, {rec['dtype']}] ops={rec['ops']}{where}: "
+            f"{w.get('quantity')} worst err/tol={w.get('ratio')} at {w.get('index')} "
+            f"(expected {w.get('expected')}, actual {w.get('actual')}, abs err {w.get('max_abs_err')})"
+            + (f" [{w['note']}]" if w.get("note") else ""))

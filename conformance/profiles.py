@@ -1,0 +1,61 @@
+"""Hypothesis profiles, registered in one place, and the per-kind example budgets.
+
+``quick`` (a developer's loop), ``ci`` (derandomised, no example database, prints reproduce blobs; every
+catalogue entry with edge values, DAGs, networks and training runs in a few minutes on 2 cores) and
+``nightly`` (many examples). ``EXAMPLES[profile][kind]`` is the ``max_examples`` of each test kind;
+``--max-examples N`` overrides the op budget and scales the others.
+"""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+PROFILES = ("quick", "ci", "nightly")
+
+#: max_examples per test kind (an "op" test runs once per catalogue entry)
+EXAMPLES: dict[str, dict[str, int]] = {
+    "quick": {"op": 12, "graph": 30, "network": 8, "training": 8, "init": 1},
+    "ci": {"op": 40, "graph": 150, "network": 30, "training": 40, "init": 2},
+    "nightly": {"op": 500, "graph": 3000, "network": 300, "training": 400, "init": 5},
+}
+
+_COMMON = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                                    HealthCheck.filter_too_much, HealthCheck.large_base_example])
+settings.register_profile("quick", max_examples=EXAMPLES["quick"]["op"], **_COMMON)
+settings.register_profile("ci", max_examples=EXAMPLES["ci"]["op"], derandomize=True, database=None,
+                          print_blob=True, **_COMMON)
+settings.register_profile("nightly", max_examples=EXAMPLES["nightly"]["op"], print_blob=True, **_COMMON)
+
+
+def current_profile() -> str:
+    """``$CONFORMANCE_PROFILE`` (set by the CLI), default ``quick``."""
+    p = os.environ.get("CONFORMANCE_PROFILE", "quick")
+    return p if p in PROFILES else "quick"
+
+
+def load(profile: str | None = None) -> str:
+    """Load a profile (and return its name)."""
+    profile = profile or current_profile()
+    settings.load_profile(profile)
+    return profile
+
+
+def examples(kind: str, profile: str | None = None) -> int:
+    """``max_examples`` for a test kind under the profile, honouring ``$CONFORMANCE_MAX_EXAMPLES``."""
+    profile = profile or current_profile()
+    n = EXAMPLES[profile][kind]
+    override = os.environ.get("CONFORMANCE_MAX_EXAMPLES")
+    if override:
+        n = max(1, round(n * int(override) / EXAMPLES[profile]["op"]))
+    return n
+
+
+def pin_threads() -> None:
+    """Workers use one thread and the highest float32 matmul precision (deterministic, comparable)."""
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("MKL_NUM_THREADS", "1")
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    from .backends.torch import pin_threads as pin_torch
+    pin_torch()

@@ -1,0 +1,36 @@
+"""Every catalogue op against torch float64, torch float32 and finite differences."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import given, reject, settings
+
+from conformance import profiles
+from conformance.checks import HarnessRejected, check_op_case
+from conformance.strategies.ops import all_op_specs, op_case
+
+SPECS = all_op_specs()
+_PATTERN = os.environ.get("CONFORMANCE_OPS")
+
+
+def _selected(name: str) -> bool:
+    import fnmatch
+    return _PATTERN is None or any(fnmatch.fnmatch(name, p) for p in _PATTERN.split(","))
+
+
+@pytest.mark.parametrize("spec", [s for s in SPECS if _selected(s.name)], ids=lambda s: s.name)
+def test_op(spec, backend, sink) -> None:  # noqa: ANN001
+    """One catalogue op: forward values and VJPs on drawn shapes and edge values."""
+
+    @settings(max_examples=profiles.examples("op"))
+    @given(case=op_case(spec))
+    def prop(case) -> None:  # noqa: ANN001
+        try:
+            records = check_op_case(spec, case, backend)
+        except HarnessRejected:
+            reject()
+        sink.submit(records)
+
+    prop()
