@@ -323,7 +323,8 @@ def build_context(results: Mapping[str, Any], base_dir: Path | None, out_path: P
     elif total == 0:
         headline = "No conformance records were produced"
     else:
-        parts = [f"{counts[v]} {VERDICT_LABELS[v]}" for v in ("fail", "error", "crashed", "known_difference") if counts[v]]
+        parts = [f"{counts[v]} {VERDICT_LABELS[v]}{'s' if v == 'known_difference' and counts[v] > 1 else ''}"
+                 for v in ("fail", "error", "crashed", "known_difference") if counts[v]]
         headline = f"{total - counts['pass']} of {total} checks need attention: " + ", ".join(parts)
     status = ("crashed" if counts["crashed"] else "error" if counts["error"] else "fail" if counts["fail"]
               else "known_difference" if counts["known_difference"] else "pass")

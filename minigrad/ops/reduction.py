@@ -126,7 +126,8 @@ class Std(Op):
         x, out = ctx.saved_tensors
         n = _count(x.shape, ctx.axes)
         centered = x - np.mean(x, axis=ctx.axes, keepdims=True)
-        scale = _expand_back(g / out, x.shape, ctx.axes, ctx.keepdim)  # std = 0 gives nan, as torch
+        # torch masks the gradient to 0 where std == 0 (instead of 0/0)
+        scale = _expand_back(np.where(out == 0, 0, g / out).astype(g.dtype, copy=False), x.shape, ctx.axes, ctx.keepdim)
         return (scale * centered / g.dtype.type(n - ctx.correction),)
 
 
