@@ -36,6 +36,7 @@ def grad_of(fn, values, dtype=torch.float64):
         (lambda x: torch.linalg.vector_norm(x, float("inf")), [-2.0, 2.0, 1.0], [-0.5, 0.5, 0.0]),
         (lambda x: x**0, [0.0], [0.0]),
         (lambda x: x**2, [0.0], [0.0]),
+        (lambda x: x.std(), [2.0, 2.0], [0.0, 0.0]),
     ],
 )
 def test_kink_gradient(fn, x, expected):
