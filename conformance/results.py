@@ -196,7 +196,7 @@ def summarize_ops(records: Iterable[Mapping[str, Any]], catalogue: Iterable[str]
         entry(str(op))
     for r in records:
         used = r.get("ops") or ([r["subject"]] if r.get("kind") == "op" and r.get("subject") else [])
-        ratio = record_ratio(r)
+        ratio = record_ratio(r) if r.get("worst") else 0.0  # errors/crashes are counted, not ranked
         for op in dict.fromkeys(str(o) for o in used):
             e = entry(op)
             e["records"] += 1

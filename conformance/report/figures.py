@@ -149,7 +149,8 @@ def loss_figure(trajectory: Mapping[str, Any], uid: str) -> Markup | None:
             floor = 1e-18
             a2.semilogy(steps[:m], [max(x, floor) if not math.isnan(x) else floor for x in d], color="#6a3d9a",
                         marker="o" if m <= 30 else None, markersize=3, linewidth=1.4)
-            a2.set_title(f"|Δloss| ({names[0]} − {names[1]})")
+            zeros = any(x == 0 for x in d)
+            a2.set_title(f"|Δloss| ({names[0]} − {names[1]})" + ("\nequal steps drawn at 1e-18" if zeros else ""))
         else:
             a2.set_visible(False)
         a2.set_xlabel("step")
@@ -194,6 +195,9 @@ def accuracy_figure(trajectory: Mapping[str, Any], uid: str) -> Markup | None:
             vals = _floats(ys)
             ax.plot(range(1, len(vals) + 1), vals, label=str(name), color=BACKEND_COLOURS.get(str(name), f"C{i}"),
                     linestyle="-" if i == 0 else "--", marker="o", markersize=3)
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("epoch")
         ax.set_ylabel("accuracy")
         ax.set_title("Accuracy")

@@ -237,6 +237,7 @@ def card_view(record: Mapping[str, Any], base_dir: Path | None, out_dir: Path, c
         "case_link": _rel_link(base_dir, out_dir, repro.get("case_file")),
         "arrays_link": _rel_link(base_dir, out_dir, record.get("arrays_file")),
         "case_json": json.dumps(case, sort_keys=True)[:4000] if case and not repro.get("case_file") else None,
+        "training_anchor": "train-" + anchor(record["id"]) if isinstance(record.get("trajectory"), Mapping) else None,
     }
 
 
@@ -261,7 +262,7 @@ def training_views(records: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
     for i, r in enumerate(with_traj[:MAX_TRAINING_FIGURES]):
         t = r["trajectory"]
         uid = f"tr{i}"
-        out.append({"r": r, "anchor": "card-" + anchor(r["id"]),
+        out.append({"r": r, "anchor": "train-" + anchor(r["id"]),
                     "loss": figures.loss_figure(t, uid + "l"),
                     "params": figures.param_error_heatmap(t, uid + "p"),
                     "accuracy": figures.accuracy_figure(t, uid + "a")})
@@ -328,13 +329,18 @@ def build_context(results: Mapping[str, Any], base_dir: Path | None, out_path: P
         headline = f"{total - counts['pass']} of {total} checks need attention: " + ", ".join(parts)
     status = ("crashed" if counts["crashed"] else "error" if counts["error"] else "fail" if counts["fail"]
               else "known_difference" if counts["known_difference"] else "pass")
+    training = training_views(records)
+    trained = {t["anchor"] for t in training}
+    for c in cards:
+        if c["training_anchor"] not in trained:
+            c["training_anchor"] = None
     return {
         "run": run, "env": env, "backend": backend, "counts": counts, "total": total, "clean": clean, "headline": headline,
         "status": status, "table": table, "cards": cards, "n_hard": len(hard), "max_cards": MAX_CARDS,
         "near": near, "op_rows": op_rows, "zero_ops": zero_ops, "catalogue": catalogue,
         "covered": sum(1 for n in catalogue if (ops.get(n) or {}).get("records")),
         "kinds": {k: dict(v) for k, v in sorted(kinds.items())}, "edge_totals": sorted(edge_totals.items()),
-        "histogram": figures.margin_histogram(records), "training": training_views(records),
+        "histogram": figures.margin_histogram(records), "training": training,
         "severity": SEVERITY, "schema_version": results.get("schema_version"),
     }
 

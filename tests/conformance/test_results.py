@@ -116,6 +116,6 @@ def test_summarize_ops_counts_and_lists_uncovered_catalogue_ops():
     assert list(ops) == ["add", "exp", "mul"]
     assert ops["exp"]["records"] == 3 and ops["exp"]["fail"] == 1 and ops["exp"]["error"] == 1
     assert ops["exp"]["edge_values"] == {"zero": 2, "tie": 1}
-    assert ops["exp"]["worst_ratio"] == "inf"  # the error has no ratio: it counts as the worst
+    assert ops["exp"]["worst_ratio"] == 3.0  # the error is counted in "error", it has no ratio to rank
     assert ops["mul"]["records"] == 0
     assert "dag-3" not in ops  # graphs blame their ops, not their label
