@@ -109,7 +109,7 @@ class Recorder:
         self.run_dir = run_dir
         self._command_dir = command_dir
         self.nodeid: str | None = None
-        self.records: list[dict[str, Any]] = []  # everything added in this process (introspection)
+        self.records: list[dict[str, Any]] = []  # without a run folder: everything added (introspection)
         self._pending: list[_Entry] = []
         self._contexts: list[_Entry] = []
         self._mark = time.perf_counter()
@@ -126,13 +126,15 @@ class Recorder:
         return _current_example()[1]
 
     def add(self, record: Mapping[str, Any]) -> dict[str, Any]:
-        """Queue one record for the running test; returns the normalised record."""
+        """Queue one record for the running test; returns the normalised copy (set every field,
+        artefact paths included, before calling ``add``)."""
         now = time.perf_counter()
         rec = normalize_record(record, nodeid=self.nodeid, duration_s=now - self._mark)
         self._mark = now
         example, final = _current_example()
         self._pending.append(_Entry(example, final, rec))
-        self.records.append(rec)
+        if self.run_dir is None:  # a collecting run ships records to the controller instead
+            self.records.append(rec)
         return rec
 
     def set_context(self, **fields: Any) -> None:

@@ -3,7 +3,8 @@
 Leaves sit in the first column; every node goes one column right of its deepest input. Within a
 column nodes are ordered by the mean row of their inputs (one barycentre pass), which keeps most
 edges short for the small graphs hypothesis shrinks to. Colours say where the error first appears:
-``first_bad_node`` red, everything downstream of it orange, the rest green; leaves are blue.
+``first_bad_node`` red, everything downstream of it orange, the rest green; leaves are blue. Without
+a ``first_bad_node`` (errors, or a record that did not localise its error) nodes are grey.
 Every piece of text from the case is escaped.
 """
 
@@ -25,6 +26,7 @@ COLOURS = {
     "ok": ("#e6f4ea", "#3c8c5a"),
     "bad": ("#fde2e1", "#c62828"),
     "downstream": ("#fff1dc", "#d9822b"),
+    "plain": ("#f1f3f5", "#6b7785"),  # no first_bad_node: where the error starts is not known
 }
 
 
@@ -64,8 +66,12 @@ def graph_model(case: Mapping[str, Any], first_bad_node: int | None = None) -> d
         items[key] = {"key": key, "label": op, "sub": f"{key} {_attrs_text(n.get('attrs'))}".strip(),
                       "inputs": inputs, "layer": layer, "kind": "ok",
                       "title": f"{key} = {op}({', '.join(inputs)}) {_attrs_text(n.get('attrs'), 200)}".strip()}
-    # colour: the first bad node and everything that depends on it
-    if bad_key in items:
+    # colour: the first bad node and everything that depends on it; neutral when not localised
+    if bad_key not in items:
+        for it in items.values():
+            if it["kind"] == "ok":
+                it["kind"] = "plain"
+    else:
         items[bad_key]["kind"] = "bad"
         changed = True
         while changed:

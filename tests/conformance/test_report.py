@@ -177,6 +177,8 @@ def test_graph_layout_layers_and_colours():
         "x0": "leaf", "x1": "leaf", "n0": "ok", "n1": "bad", "n2": "ok", "n3": "downstream", "n4": "downstream",
         "n5": "ok"}
     assert items["n4"].get("output") and items["n5"].get("output")
+    unlocalised = {it["key"]: it["kind"] for it in graph_model(CASE, None)["items"]}
+    assert unlocalised["n1"] == "plain" and unlocalised["x0"] == "leaf"
     # left to right, boxes in one column do not overlap
     assert items["x0"]["x"] < items["n0"]["x"] < items["n1"]["x"] < items["n3"]["x"] < items["n4"]["x"]
     col1 = sorted((it for it in model["items"] if it["layer"] == 1), key=lambda it: it["y"])
