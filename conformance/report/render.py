@@ -117,10 +117,19 @@ def segments_markup(segments: list[tuple[str, str | None]]) -> Markup:
     return Markup("".join(out))
 
 
-def _load_json(base_dir: Path | None, rel: str | None) -> Any:
-    if not rel or base_dir is None:
+def _inside(base_dir: Path | None, rel: Any) -> Path | None:
+    """``base_dir / rel`` if it stays inside the run folder (a results file cannot pull in other files)."""
+    if not rel or not isinstance(rel, str) or base_dir is None:
         return None
-    p = (base_dir / rel).resolve()
+    base = base_dir.resolve()
+    p = (base / rel).resolve()
+    return p if p.is_relative_to(base) else None
+
+
+def _load_json(base_dir: Path | None, rel: str | None) -> Any:
+    p = _inside(base_dir, rel)
+    if p is None:
+        return None
     try:
         return json.loads(p.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -128,10 +137,11 @@ def _load_json(base_dir: Path | None, rel: str | None) -> Any:
 
 
 def _read_text(base_dir: Path | None, rel: str | None, limit: int) -> str | None:
-    if not rel or base_dir is None:
+    p = _inside(base_dir, rel)
+    if p is None:
         return None
     try:
-        text = (base_dir / rel).read_text(encoding="utf-8", errors="replace")
+        text = p.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return None
     return text if len(text) <= limit else text[:limit] + f"\n# ... ({len(text) - limit} more characters in the file)"
@@ -207,9 +217,12 @@ def leaf_views(case: Mapping[str, Any] | None) -> list[dict[str, Any]]:
 
 
 def _rel_link(base_dir: Path | None, out_dir: Path, rel: str | None) -> str | None:
-    if not rel or base_dir is None:
+    """A relative href to an artefact (never a scheme such as ``javascript:``)."""
+    p = _inside(base_dir, rel)
+    if p is None:
         return None
-    return Path(os.path.relpath((base_dir / rel).resolve(), out_dir.resolve())).as_posix()
+    link = Path(os.path.relpath(p, out_dir.resolve())).as_posix()
+    return link if link.startswith("../") else "./" + link
 
 
 def card_view(record: Mapping[str, Any], base_dir: Path | None, out_dir: Path, count: int = 1) -> dict[str, Any]:

@@ -225,7 +225,7 @@ def test_report_shows_verdict_table_cards_and_coverage(html):
     assert '<mark class="bad">1.0000e-04</mark>' in card
     assert "2 elements out of tolerance" in card
     assert "@reproduce_failure(&#39;6.155.2&#39;, b&#39;AXicY2BkYGBgBAAAHgAG&#39;)" in card
-    assert "print(&#39;mismatch&#39;)" in card and 'href="repro/graph-dag-6-torch64-ab12cd34ef.py"' in card
+    assert "print(&#39;mismatch&#39;)" in card and 'href="./repro/graph-dag-6-torch64-ab12cd34ef.py"' in card
     x0 = torch.tensor(CASE["leaves"][0]["values"], dtype=torch.float64).reshape(2, 3)
     assert str(x0) in card  # inputs printed as torch prints them
     # coverage: a catalogue op without cases is listed
@@ -240,6 +240,18 @@ def test_report_escapes_case_and_exception_text(html):
     assert html.count("<script") == 1  # only the report's own sorting script
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
     assert "<script>alert" not in html
+
+
+def test_artefact_paths_cannot_escape_the_run_folder(tmp_path):
+    (tmp_path / "secret.txt").write_text("top secret")
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "javascript:alert(1)").write_text("x = 1")
+    rec = _rec("op-exp-x", "fail", ratio=2.0, arrays_file="../secret.txt",
+               repro={"command": "c", "case_file": "javascript:alert(1)", "script_file": "../secret.txt"})
+    page = render_html(build_results([rec], run={}, environment=ENV, catalogue=[]), run)
+    assert "top secret" not in page and "../secret.txt" not in page
+    assert 'href="./javascript:alert(1)"' in page and 'href="javascript:' not in page
 
 
 def test_report_is_small_self_contained_and_deterministic(run_dir, html):
