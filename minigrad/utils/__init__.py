@@ -1,1 +1,5 @@
-"""(being written)"""
+"""``minigrad.utils``: ``data`` (Dataset, TensorDataset, DataLoader, random_split)."""
+
+from . import data
+
+__all__ = ["data"]
