@@ -468,7 +468,12 @@ _component("Linear", "layer", ("nn.Linear",), {"bias": {CHOICE: [True, False]}},
 _component("Sequential", "layer", ("nn.Sequential",), notes="container; every network uses it")
 _component("Module", "layer", ("nn.Module", "nn.Parameter"), notes="custom activation modules subclass it")
 for _act in ("ReLU", "Tanh", "Sigmoid", "LeakyReLU", "GELU", "ELU", "SiLU", "Softplus", "Identity"):
-    _component(f"nn.{_act}", "layer", (f"nn.{_act}",), notes="activation module (used when exported)")
+    _component(f"nn.{_act}", "layer", (f"nn.{_act}",), notes="activation module in random MLPs")
+for _mod, _fn in [("CrossEntropyLoss", "cross_entropy"), ("MSELoss", "mse_loss"), ("L1Loss", "l1_loss"),
+                  ("HuberLoss", "huber_loss"), ("SmoothL1Loss", "smooth_l1_loss"),
+                  ("BCEWithLogitsLoss", "binary_cross_entropy_with_logits"),
+                  ("MultiMarginLoss", "multi_margin_loss")]:
+    _component(f"nn.{_mod}", "layer", (f"nn.{_mod}",), notes=f"loss module over F.{_fn}, used in training runs")
 for _init, _kind in [
     ("xavier_uniform_", "uniform"), ("xavier_normal_", "normal"), ("kaiming_uniform_", "uniform"),
     ("kaiming_normal_", "normal"), ("uniform_", "uniform"), ("normal_", "normal"), ("zeros_", "const"),
@@ -624,3 +629,16 @@ def _dimargs(attrs: dict[str, Any]) -> dict[str, str]:
     if "keepdim" in attrs:
         tail += f", keepdim={attrs['keepdim']!r}"
     return {"dimargs": ", " + tail, "dimargs_m": tail}
+
+
+def markdown_table() -> str:
+    """The catalogue as a markdown table (README): op, group, call, domain, smoothness, kinks, tolerance."""
+    rows = ["| op | group | call (torch == minigrad) | domain | FD | kinks / ties drawn | tolerance |",
+            "| --- | --- | --- | --- | --- | --- | --- |"]
+    for s in CATALOG.values():
+        call = next(iter(s.calls.values()), "").replace("|", "\\|") if s.calls else ", ".join(s.exports)
+        call = call.replace("{0}", "x").replace("{1}", "y").replace("{2}", "z").replace("{*}", "...")
+        kinks = ", ".join(str(k) for k in s.kinks)
+        rows.append(f"| {s.name} | {s.group} | `{call}` | {', '.join(s.domain) if s.family != 'component' else ''} "
+                    f"| {s.smooth} | {kinks} | {s.tol} |")
+    return "\n".join(rows)

@@ -125,8 +125,12 @@ def kink_neighbourhood(spec: catalog.OpSpec, case: Case) -> dict[str, np.ndarray
     tags = case.meta.get("edge_values", [])
     if spec.smooth == "smooth":
         return {}
-    if "tie" in spec.kinks and "tie" in tags:
-        return None
+    if "tie" in spec.kinks:  # exact or near ties anywhere: FD would step across the switch
+        if "tie" in tags:
+            return None
+        vals = np.sort(np.concatenate([lf.values.ravel() for lf in case.leaves if lf.values.dtype.kind == "f"]))
+        if vals.size > 1 and (np.diff(vals) <= KINK_RADIUS * np.maximum(1.0, np.abs(vals[1:]))).any():
+            return None
     node = case.nodes[0]
     kinks = np.array(resolve_kinks(spec, node.attrs), dtype=np.float64)
     leaves = {lf.name: lf.values for lf in case.leaves}
@@ -199,3 +203,125 @@ def assert_no_failures(records: list[dict[str, Any]]) -> None:
     bad = failures(records)
     if bad:
         raise AssertionError("conformance discrepancy:\n" + "\n".join("  " + describe_failure(r) for r in bad))
+
+
+def check_train_case(case: dict[str, Any], backend: Any, nodeid: str = "") -> list[dict[str, Any]]:
+    """One record comparing a network (one forward/backward) or a training run with torch at its dtype:
+    loss per step, gradients (networks), parameters after each step, learning rate and clipping norm
+    (training), with the ``training`` tolerance class scaled by ``1 + step``."""
+    import hashlib
+    import json
+
+    from .strategies.nets import case_ops, case_subject
+
+    dtype = case["dtype"]
+    oracle = "torch64" if dtype == "float64" else "torch32"
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            expected = torch_backend().train(case)
+        except Exception as e:  # noqa: BLE001
+            raise HarnessRejected(_err(e)) from e
+        common = dict(kind=case["kind"], subject=case_subject(case), ops=case_ops(case), oracle=oracle, dtype=dtype,
+                      backend=getattr(backend, "name", "backend"), case=case, nodeid=nodeid,
+                      digest=hashlib.sha1(json.dumps(case, sort_keys=True).encode()).hexdigest()[:10])
+        try:
+            actual = backend.train(case)
+        except Exception as e:  # noqa: BLE001
+            return [make_record(checks=[], verdict="error", message=_err(e), duration_s=time.perf_counter() - t0,
+                                **common)]
+    mag = max((float(np.max(np.abs(v))) for v in expected["params"][0].values() if np.size(v)), default=0.0)
+    checks: list[dict[str, Any]] = []
+    param_err: dict[str, list[float]] = {}
+    for k in range(case["steps"]):
+        f = 1.0 + k
+        checks.append(compare_arrays(f"loss[step {k}]", np.float64(actual["loss"][k]), np.float64(expected["loss"][k]),
+                                     dtype, "training", f, mag))
+        if case["kind"] == "network" or k == 0:
+            for name, g in expected["grads"][k].items():
+                checks.append(compare_arrays(f"grad[{name}][step {k}]", actual["grads"][k].get(name, np.zeros_like(g)),
+                                             g, dtype, "training", f, mag))
+        if case["kind"] == "training":
+            for name, p in expected["params"][k].items():
+                a = actual["params"][k].get(name, np.zeros_like(p))
+                checks.append(compare_arrays(f"param[{name}][step {k}]", a, p, dtype, "training", f, mag))
+                if a.shape == p.shape:
+                    param_err.setdefault(name, []).append(float(np.max(np.abs(a.astype(np.float64) - p), initial=0.0)))
+            if expected["lr"]:
+                checks.append(compare_arrays(f"lr[step {k}]", np.float64(actual["lr"][k]), np.float64(expected["lr"][k]),
+                                             "float64", "elementwise"))
+            if expected["total_norm"] and expected["total_norm"][k] is not None:
+                checks.append(compare_arrays(f"total_norm[step {k}]", np.float64(np.nan if actual["total_norm"][k] is None
+                                                                    else actual["total_norm"][k]),
+                                             np.float64(expected["total_norm"][k]), dtype, "training", f, mag))
+    name = getattr(backend, "name", "backend")
+    trajectory = {"steps": list(range(case["steps"])), "loss": {name: actual["loss"], "torch": expected["loss"]},
+                  "accuracy": None, "param_err": param_err}
+    return [make_record(checks=checks, trajectory=trajectory, duration_s=time.perf_counter() - t0, **common)]
+
+
+#: initialiser -> (kwargs, shape) used by the distribution check
+INIT_CASES: dict[str, dict[str, Any]] = {
+    "Linear": {}, "xavier_uniform_": {}, "xavier_normal_": {}, "kaiming_uniform_": {}, "kaiming_normal_": {},
+    "uniform_": {"a": -0.5, "b": 2.0}, "normal_": {"mean": 0.5, "std": 2.0}, "zeros_": {}, "ones_": {},
+    "constant_": {"val": 0.25},
+}
+INIT_SHAPE = (64, 48)
+
+
+def init_expectation(name: str, attrs: dict[str, Any], shape: tuple[int, int]) -> dict[str, float]:
+    """Mean, standard deviation and bound of an initialiser, from torch's own fan/gain helpers."""
+    import math
+
+    import torch
+
+    fan_in, fan_out = torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(shape))
+    if name == "Linear":
+        b = 1 / math.sqrt(fan_in)
+        return {"mean": 0.0, "std": b / math.sqrt(3), "bound": b}
+    if name.startswith("xavier"):
+        std = math.sqrt(2.0 / (fan_in + fan_out))
+    elif name.startswith("kaiming"):
+        std = torch.nn.init.calculate_gain("leaky_relu", 0) / math.sqrt(fan_in)
+    elif name == "uniform_":
+        a, b = attrs["a"], attrs["b"]
+        return {"mean": (a + b) / 2, "std": (b - a) / math.sqrt(12), "bound": max(abs(a), abs(b)), "low": a, "high": b}
+    elif name == "normal_":
+        return {"mean": attrs["mean"], "std": attrs["std"], "bound": math.inf}
+    else:
+        v = {"zeros_": 0.0, "ones_": 1.0, "constant_": attrs.get("val", 0.0)}[name]
+        return {"mean": v, "std": 0.0, "bound": abs(v)}
+    uniform = name.endswith("uniform_")
+    return {"mean": 0.0, "std": std, "bound": std * math.sqrt(3) if uniform else math.inf}
+
+
+def check_init(name: str, backend: Any, seed: int, nodeid: str = "") -> list[dict[str, Any]]:
+    """A random initialiser checked as a distribution (bounds, mean within 6 standard errors, std within
+    ``DIST_STD_RTOL``); a constant one exactly."""
+    from .compare import DIST_STD_RTOL, scalar_check
+
+    attrs = INIT_CASES[name]
+    t0 = time.perf_counter()
+    subject = name if name == "Linear" else f"init.{name}"
+    common = dict(kind="network", subject=subject, ops=[subject], oracle="torch64", dtype="float32",
+                  backend=getattr(backend, "name", "backend"), case={"init": name, "attrs": attrs, "seed": seed,
+                                                                     "shape": list(INIT_SHAPE)},
+                  nodeid=nodeid, digest=f"{seed}")
+    try:
+        w = np.asarray(backend.init_sample(name, INIT_SHAPE, attrs, seed), dtype=np.float64)
+    except Exception as e:  # noqa: BLE001
+        return [make_record(checks=[], verdict="error", message=_err(e), **common)]
+    exp = init_expectation(name, attrs, INIT_SHAPE)
+    n = w.size
+    checks = [compare_arrays("shape", np.array(w.shape), np.array(INIT_SHAPE), "float64", "exact")]
+    if exp["std"] == 0.0:
+        checks.append(compare_arrays("values", w, np.full(INIT_SHAPE, exp["mean"]), "float64", "exact"))
+    else:
+        checks.append(scalar_check("mean", float(w.mean()), exp["mean"], 0.0, 6 * exp["std"] / np.sqrt(n)))
+        checks.append(scalar_check("std", float(w.std()), exp["std"], DIST_STD_RTOL, 0.0))
+        if np.isfinite(exp["bound"]):
+            lo, hi = exp.get("low", -exp["bound"]), exp.get("high", exp["bound"])
+            outside = float(np.max(np.maximum(w - hi, lo - w), initial=0.0))
+            checks.append(scalar_check("outside_bound", max(outside, 0.0), 0.0, 0.0, 1e-6 * exp["bound"]))
+    return [make_record(checks=checks, duration_s=time.perf_counter() - t0, **common)]

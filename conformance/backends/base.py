@@ -66,6 +66,14 @@ ACTIVATIONS: dict[str, tuple[str, str]] = {
     "identity": ("Identity", "x"),
 }
 
+#: functional loss -> nn module class
+LOSS_MODULES: dict[str, str] = {
+    "cross_entropy": "CrossEntropyLoss", "mse_loss": "MSELoss", "l1_loss": "L1Loss", "huber_loss": "HuberLoss",
+    "smooth_l1_loss": "SmoothL1Loss", "binary_cross_entropy_with_logits": "BCEWithLogitsLoss",
+    "multi_margin_loss": "MultiMarginLoss", "nll_loss": "NLLLoss", "binary_cross_entropy": "BCELoss",
+    "hinge_embedding_loss": "HingeEmbeddingLoss",
+}
+
 
 class ModuleBackend:
     """Adapter for a module with torch's API (``T``), e.g. ``torch`` or ``minigrad``."""
@@ -157,7 +165,12 @@ class ModuleBackend:
         out = fn(params, **spec["attrs"])
         return None if out is None else float(self.to_numpy(out))
 
-    def loss(self, name: str, out: Any, y: Any, attrs: dict[str, Any]) -> Any:
+    def loss(self, name: str, out: Any, y: Any, attrs: dict[str, Any], module: bool = False) -> Any:
+        """``F.<name>(out, y, **attrs)``, or the loss module (``nn.CrossEntropyLoss(**attrs)``) when asked
+        and the library has it."""
+        cls = getattr(self.lib.nn, LOSS_MODULES.get(name, ""), None) if module else None
+        if cls is not None:
+            return cls(**attrs)(out, y)
         return getattr(self.lib.nn.functional, name)(out, y, **attrs)
 
     def train(self, case: dict[str, Any]) -> dict[str, Any]:
@@ -186,7 +199,8 @@ class ModuleBackend:
                 for p in named.values():
                     p.grad = None
             out = model(x)
-            loss = self.loss(case["loss"]["name"], out, y, case["loss"].get("attrs", {}))
+            loss = self.loss(case["loss"]["name"], out, y, case["loss"].get("attrs", {}),
+                             bool(case["loss"].get("module")))
             loss.backward()
             if case.get("clip"):
                 res["total_norm"].append(self.clip([named[k] for k in names], case["clip"]))

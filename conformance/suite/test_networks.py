@@ -1,0 +1,33 @@
+"""Random MLPs (one forward/backward from identical parameters) and initialisers as distributions."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, reject, settings
+
+from conformance import profiles
+from conformance.checks import INIT_CASES, HarnessRejected, check_init, check_train_case
+from conformance.ir import emit_train_repro
+from conformance.strategies.nets import training_case
+
+
+def test_network(backend, sink) -> None:  # noqa: ANN001
+    """Loss and every parameter gradient of a random MLP (depth, width, activation, loss, init, dtype)."""
+
+    @settings(max_examples=profiles.examples("network"))
+    @given(case=training_case(kind="network"))
+    def prop(case) -> None:  # noqa: ANN001
+        try:
+            records = check_train_case(case, backend)
+        except HarnessRejected:
+            reject()
+        sink.submit(records, script=emit_train_repro)
+
+    prop()
+
+
+@pytest.mark.parametrize("name", sorted(INIT_CASES))
+def test_init(name, backend, sink) -> None:  # noqa: ANN001
+    """``nn.init.<name>`` (and Linear's default) on a 64x48 weight: bounds, mean and std like torch's."""
+    for seed in range(profiles.examples("init")):
+        sink.submit(check_init(name, backend, seed))
