@@ -388,17 +388,24 @@ class _Collector:
         """xdist: count the workers that came up."""
         self.state.workers.add(_worker_id(node))
 
+    @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        """Controller: collect the records attached to each report; worker crashes become records."""
+        """Controller: collect the records attached to each report (and take them off it, so junitxml
+        does not copy them); worker crashes become records."""
         state = self.state
         if not state.controller or state.run_dir is None:
             return
         node = getattr(report, "node", None)
         if node is not None:
             state.workers.add(_worker_id(node))
-        for name, value in report.user_properties:
+        kept_props = []
+        for prop in report.user_properties:
+            name, value = prop
             if name == USER_PROPERTY:
                 state.records.extend(json.loads(value) if isinstance(value, str) else value)
+            else:
+                kept_props.append(prop)
+        report.user_properties[:] = kept_props
         if report.failed and report.when not in ("setup", "call", "teardown"):
             text = _longrepr_text(report)
             if report.nodeid in state.crashed or CRASH_RE.search(text):

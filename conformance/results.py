@@ -209,6 +209,19 @@ def summarize_ops(records: Iterable[Mapping[str, Any]], catalogue: Iterable[str]
 
 
 def _version(module: str) -> str | None:
+    """A package's version without importing it when possible (importing torch takes seconds)."""
+    mod = sys.modules.get(module)
+    if mod is not None and getattr(mod, "__version__", None):
+        return str(mod.__version__)
+    try:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version(module)
+        except PackageNotFoundError:
+            pass
+    except ImportError:  # pragma: no cover
+        pass
     try:
         mod = __import__(module)
     except Exception:  # noqa: BLE001 - absence (or a broken install) is recorded as None

@@ -23,7 +23,7 @@ SUITE = textwrap.dedent('''
 
     import numpy as np
     import pytest
-    from hypothesis import given, settings, strategies as st
+    from hypothesis import Phase, given, settings, strategies as st
 
     CASE = {"version": 1, "leaves": [{"name": "x0", "shape": [2], "dtype": "float64",
             "requires_grad": True, "values": [1.0, 2.0]}],
@@ -45,7 +45,8 @@ SUITE = textwrap.dedent('''
         conformance_recorder.add(rec(f"op-exp-{i}", ratio=0.01 * i, edge_values=["zero"] if i == 0 else []))
 
 
-    @settings(print_blob=True, derandomize=True, database=None, max_examples=60, deadline=None)
+    @settings(print_blob=True, derandomize=True, database=None, max_examples=60, deadline=None,
+              phases=[p for p in Phase if p.name != "explain"])
     @given(st.integers(0, 1000))
     def test_shrinks(conformance_recorder, x):
         failing = x >= 10
