@@ -51,6 +51,9 @@ def compare_results(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str,
                 (worse if b > a else better).append(entry)
     removed = sorted(set(o) - set(n))
     added = sorted(set(n) - set(o))
+    # old failures whose case was not drawn again: maybe fixed, maybe just not exercised
+    gone = sorted(({"id": rid, "old": o[rid], "new": None} for rid in removed if _bad(o[rid])),
+                  key=lambda e: worst_key(e["old"]))
     new_failures.sort(key=lambda e: worst_key(e["new"]))
     still.sort(key=lambda e: worst_key(e["new"]))
     fixed.sort(key=lambda e: worst_key(e["old"]))
@@ -62,7 +65,7 @@ def compare_results(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str,
         "old_run": old.get("run") or {}, "new_run": new.get("run") or {},
         "old_counts": old.get("counts") or {}, "new_counts": new.get("counts") or {},
         "new_failures": new_failures, "fixed": fixed, "still_failing": still, "verdict_changed": changed,
-        "worse": worse, "better": better, "added": added, "removed": removed, "env_changes": env_changes,
+        "worse": worse, "better": better, "failures_not_seen": gone, "added": added, "removed": removed, "env_changes": env_changes,
         "regressed": bool(new_failures),
     }
 
@@ -100,7 +103,8 @@ def compare_text(diff: Mapping[str, Any], width: int = 120, color: bool = False,
         console.print(f"environment: {k} {a} → {b}")
     sections = (("new failures", "new_failures", "red"), ("fixed", "fixed", "green"),
                 ("verdict changed", "verdict_changed", "yellow"), ("worse margins", "worse", "red"),
-                ("better margins", "better", "green"))
+                ("better margins", "better", "green"),
+                ("old failures not seen in the new run (case not drawn again)", "failures_not_seen", "yellow"))
     for title, key, style in sections:
         items = diff[key]
         if not items:
@@ -126,7 +130,8 @@ def render_compare_html(diff: Mapping[str, Any], old_name: str, new_name: str) -
 
     sections = [("New failures", "new_failures", "fail"), ("Fixed", "fixed", "pass"),
                 ("Verdict changed", "verdict_changed", "known_difference"), ("Worse margins", "worse", "fail"),
-                ("Better margins", "better", "pass"), ("Still failing", "still_failing", "error")]
+                ("Better margins", "better", "pass"), ("Still failing", "still_failing", "error"),
+                ("Old failures not seen in the new run (case not drawn again)", "failures_not_seen", "known_difference")]
     rows = {key: [_row(e) for e in diff[key]] for _, key, _ in sections}
     return make_env().get_template("compare.html.j2").render(
         diff=diff, sections=sections, rows=rows, old_name=old_name, new_name=new_name)

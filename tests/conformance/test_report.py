@@ -292,7 +292,8 @@ def test_main_reports_bad_input(tmp_path, capsys):
 
 def test_compare_finds_new_failures_fixes_and_margins(tmp_path, capsys):
     old = [_rec("a", "pass", ratio=0.01), _rec("b", "fail", ratio=5.0), _rec("c", "pass", ratio=0.05),
-           _rec("d", "pass", ratio=0.5), _rec("e", "pass", ratio=1e-9), _rec("gone", "pass")]
+           _rec("d", "pass", ratio=0.5), _rec("e", "pass", ratio=1e-9), _rec("gone", "pass"),
+           _rec("gone-bad", "fail", ratio=9.0)]
     new = [_rec("a", "fail", ratio=3.0), _rec("b", "pass", ratio=0.2), _rec("c", "pass", ratio=0.6),
            _rec("d", "pass", ratio=0.1), _rec("e", "pass", ratio=1e-7), _rec("added", "error", worst=None)]
     po, pn = tmp_path / "old.json", tmp_path / "new.json"
@@ -303,7 +304,8 @@ def test_compare_finds_new_failures_fixes_and_margins(tmp_path, capsys):
     assert [e["id"] for e in diff["fixed"]] == ["b"]
     assert [e["id"] for e in diff["worse"]] == ["a", "c"]  # e moved 100x but stays far below the noise floor
     assert [e["id"] for e in diff["better"]] == ["b", "d"]
-    assert diff["removed"] == ["gone"] and diff["added"] == ["added"]
+    assert diff["removed"] == ["gone", "gone-bad"] and diff["added"] == ["added"]
+    assert [e["id"] for e in diff["failures_not_seen"]] == ["gone-bad"]
     assert diff["env_changes"] == {"torch": ("2.13.0+cpu", "2.14.0")}
     out = tmp_path / "cmp.html"
     assert main(["--compare", str(po), str(pn), "-o", str(out)]) == 0
