@@ -25,11 +25,11 @@ _FORMAT = "minigrad-npz-1"
 def _encode(obj: Any, arrays: dict[str, np.ndarray]) -> Any:
     if isinstance(obj, Tensor):
         key = f"t{len(arrays)}"
-        arrays[key] = np.ascontiguousarray(obj._data)
+        arrays[key] = np.asarray(obj._data, order="C")
         return {"$": "tensor", "key": key, "requires_grad": bool(obj.requires_grad)}
     if isinstance(obj, np.ndarray):
         key = f"t{len(arrays)}"
-        arrays[key] = np.ascontiguousarray(obj)
+        arrays[key] = np.asarray(obj, order="C")
         return {"$": "ndarray", "key": key}
     if obj is None or isinstance(obj, (bool, str)):
         return obj

@@ -207,10 +207,13 @@ def test_save_load_nested_checkpoint() -> None:
     m(torch.ones(1, 2)).sum().backward()
     opt.step()
     buf = io.BytesIO()
-    save({"model": m.state_dict(), "optim": opt.state_dict(), "epoch": 7, "hist": [1.5, float("inf")]}, buf)
+    save({"model": m.state_dict(), "optim": opt.state_dict(), "epoch": 7, "hist": [1.5, float("inf")],
+          "scalar": torch.tensor(3.5, dtype=torch.float64), "ids": torch.tensor([1, 2])}, buf)
     buf.seek(0)
     ck = load(buf)
     assert ck["epoch"] == 7 and ck["hist"] == [1.5, float("inf")]
+    assert ck["scalar"].shape == () and ck["scalar"].dtype is torch.float64 and ck["scalar"].item() == 3.5
+    assert ck["ids"].dtype is torch.int64 and ck["ids"].tolist() == [1, 2]
     assert isinstance(ck["model"], OrderedDict) and list(ck["model"]) == ["weight", "bias"]
     assert ck["optim"]["param_groups"][0]["betas"] == (0.9, 0.999)
     assert set(ck["optim"]["state"]) == {0, 1}
