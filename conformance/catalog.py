@@ -6,7 +6,7 @@ backends read it to call the op (``calls``), oracles read it to decide where fin
 
 Call templates are Python expressions evaluated with ``T`` bound to the library module (``torch`` or
 ``minigrad``) and ``F`` to its ``nn.functional``. ``{0}``, ``{1}``... are the inputs, ``{*}`` all inputs
-comma-separated, ``{name}`` a rendered attribute (see :func:`render_attr`; an attribute ``{"input": k}`` names input ``k``,
+comma-separated, ``{name}`` a rendered attribute, ``{name_raw}`` a string attribute pasted as code (see :func:`render_attr`; an attribute ``{"input": k}`` names input ``k``,
 which is how optional tensor arguments such as a loss ``weight`` are passed). Because minigrad mirrors torch's
 API, one template serves both libraries, and the reproducer script prints the very same line.
 
@@ -30,7 +30,7 @@ Fields of :class:`OpSpec`:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 FLOAT_DTYPES = ("float64", "float32")
@@ -107,6 +107,14 @@ def _add(spec: OpSpec) -> None:
     _ENTRIES.append(spec)
 
 
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "div": ("divide", "true_divide", "Tensor.divide", "Tensor.true_divide"),
+    "mul": ("multiply", "Tensor.multiply"), "sub": ("subtract", "Tensor.subtract"),
+    "gt": ("greater", "Tensor.greater"), "ge": ("greater_equal", "Tensor.greater_equal"),
+    "lt": ("less", "Tensor.less"), "le": ("less_equal", "Tensor.less_equal"),
+    "ne": ("not_equal", "Tensor.not_equal"),
+}
+
 # ---- arithmetic ------------------------------------------------------------------------------
 for _name, _sym, _dom, _tol in [
     ("add", "+", ("real", "real"), "elementwise"),
@@ -118,7 +126,7 @@ for _name, _sym, _dom, _tol in [
         _name, "arithmetic", "binary", arity=2, domain=_dom, grad=(0, 1), tol=_tol, dag=_name != "div",
         calls={"op": f"({{0}} {_sym} {{1}})", "fn": f"T.{_name}({{0}}, {{1}})", "method": f"{{0}}.{_name}({{1}})"},
         exports=(_name, f"Tensor.{_name}", f"Tensor.__{_name if _name != 'div' else 'truediv'}__",
-                 f"Tensor.__r{_name if _name != 'div' else 'truediv'}__"),
+                 f"Tensor.__r{_name if _name != 'div' else 'truediv'}__") + _ALIASES.get(_name, ()),
     ))
 _add(OpSpec(
     "pow", "arithmetic", "binary", arity=2, domain=("positive", "real"), grad=(0, 1), tol="transcendental",
@@ -149,7 +157,8 @@ for _name, _sym in [("eq", "=="), ("ne", "!="), ("lt", "<"), ("le", "<="), ("gt"
     _add(OpSpec(
         _name, "comparison", "binary", arity=2, domain=("real", "real"), grad=(), smooth="none", tol="exact",
         calls={"op": f"({{0}} {_sym} {{1}})", "fn": f"T.{_name}({{0}}, {{1}})", "method": f"{{0}}.{_name}({{1}})"},
-        exports=(_name, f"Tensor.{_name}", f"Tensor.__{_name}__"), notes="boolean output, exact ties drawn",
+        exports=(_name, f"Tensor.{_name}", f"Tensor.__{_name}__") + _ALIASES.get(_name, ()),
+        notes="boolean output, exact ties drawn",
     ))
 
 # ---- unary elementwise -------------------------------------------------------------------------
@@ -190,8 +199,11 @@ _add(OpSpec(
     "clamp", "elementwise", "clamp", smooth="piecewise", kinks=("min", "max"), dag=True,
     attrs={"min": {CHOICE: [None, -1.0, 0.0, -0.5]}, "max": {CHOICE: [None, 1.0, 0.5, 2.0]}},
     calls={"fn": "T.clamp({0}, min={min}, max={max})", "method": "{0}.clamp(min={min}, max={max})",
-           "clip": "T.clip({0}, min={min}, max={max})", "clip_method": "{0}.clip(min={min}, max={max})"},
-    exports=("clamp", "clip", "Tensor.clamp", "Tensor.clip"),
+           "clip": "T.clip({0}, min={min}, max={max})", "clip_method": "{0}.clip(min={min}, max={max})",
+           "clamp_min": "T.clamp_min({0}, {min_or_max})", "clamp_max": "T.clamp_max({0}, {min_or_max})",
+           "clamp_min_method": "{0}.clamp_min({min_or_max})", "clamp_max_method": "{0}.clamp_max({min_or_max})"},
+    exports=("clamp", "clip", "Tensor.clamp", "Tensor.clip", "clamp_min", "clamp_max", "Tensor.clamp_min",
+             "Tensor.clamp_max"),
     notes="gradient 1 on the closed interval [min, max] (torch)",
 ))
 for _name in ("maximum", "minimum"):
@@ -328,7 +340,16 @@ _SHAPE = [
     ("squeeze", "squeeze", {"fn": "T.squeeze({0}{dimargs})", "method": "{0}.squeeze({dimargs_m})"}),
     ("unsqueeze", "unsqueeze", {"fn": "T.unsqueeze({0}, {dim})", "method": "{0}.unsqueeze({dim})"}),
     ("transpose", "transpose", {"fn": "T.transpose({0}, {dim0}, {dim1})",
-                                "method": "{0}.transpose({dim0}, {dim1})"}),
+                                "method": "{0}.transpose({dim0}, {dim1})",
+                                "swapaxes": "T.swapaxes({0}, {dim0}, {dim1})",
+                                "swapaxes_method": "{0}.swapaxes({dim0}, {dim1})",
+                                "swapdims": "T.swapdims({0}, {dim0}, {dim1})",
+                                "swapdims_method": "{0}.swapdims({dim0}, {dim1})"}),
+    ("flip", "flip", {"fn": "T.flip({0}, {dims})", "method": "{0}.flip({dims})"}),
+    ("narrow", "narrow", {"fn": "T.narrow({0}, {dim}, {start}, {length})",
+                          "method": "{0}.narrow({dim}, {start}, {length})"}),
+    ("repeat", "repeat", {"method": "{0}.repeat({sizes})"}),
+    ("unflatten", "unflatten", {"fn": "T.unflatten({0}, {dim}, {sizes})", "method": "{0}.unflatten({dim}, {sizes})"}),
     ("permute", "permute", {"fn": "T.permute({0}, {dims})", "method": "{0}.permute({dims})"}),
     ("expand", "expand", {"method": "{0}.expand({shape})"}),
     ("broadcast_to", "expand", {"fn": "T.broadcast_to({0}, {shape})", "method": "{0}.broadcast_to({shape})"}),
@@ -337,7 +358,9 @@ _SHAPE = [
 for _name, _fam, _calls in _SHAPE:
     _add(OpSpec(
         _name, "shape", _fam, tol="movement", calls=_calls,
-        exports=_exports(_name, fn="fn" in _calls), dag=_name in ("reshape", "transpose", "unsqueeze", "expand"),
+        exports=_exports(_name, fn="fn" in _calls) + (("swapaxes", "swapdims", "Tensor.swapaxes", "Tensor.swapdims")
+                                                      if _name == "transpose" else ()),
+        dag=_name in ("reshape", "transpose", "unsqueeze", "expand"),
     ))
 _add(OpSpec(
     "cat", "shape", "cat", arity=-1, tol="movement", grad=(0, 1, 2), dag=True,
@@ -381,7 +404,8 @@ for _name, _calls, _ex in [
     ("bmm", {"fn": "T.bmm({0}, {1})", "method": "{0}.bmm({1})"}, _exports("bmm")),
     ("mv", {"fn": "T.mv({0}, {1})", "method": "{0}.mv({1})"}, _exports("mv")),
     ("dot", {"fn": "T.dot({0}, {1})", "method": "{0}.dot({1})"}, _exports("dot")),
-    ("outer", {"fn": "T.outer({0}, {1})", "method": "{0}.outer({1})"}, _exports("outer")),
+    ("outer", {"fn": "T.outer({0}, {1})", "method": "{0}.outer({1})", "ger": "T.ger({0}, {1})",
+               "ger_method": "{0}.ger({1})"}, _exports("outer") + ("ger", "Tensor.ger")),
 ]:
     _add(OpSpec(_name, "linalg", "matmul", arity=2, domain=("real", "real"), grad=(0, 1), tol="matmul",
                 calls=_calls, exports=_ex, dag=_name == "matmul"))
@@ -453,8 +477,119 @@ _add(OpSpec(
     exports=("nn.functional.multi_margin_loss",),
 ))
 
+# ---- more elementwise, logical and integer ops ----------------------------------------------------
+for _name in ("ceil", "floor", "round"):
+    _add(OpSpec(_name, "elementwise", "unary", smooth="piecewise", kinks=(0.5, -0.5, 1.0, 2.5, -1.5), tol="exact",
+                calls=_fn_method(_name), exports=_exports(_name),
+                notes="zero gradient; round half to even" if _name == "round" else "zero gradient"))
+_add(OpSpec("positive", "arithmetic", "unary", calls={"op": "(+{0})", "fn": "T.positive({0})"}, tol="exact",
+            exports=("positive", "Tensor.positive", "Tensor.__pos__")))
+_add(OpSpec(
+    "remainder", "arithmetic", "binary", arity=2, domain=("real", "nonzero"), grad=(0, 1), smooth="piecewise",
+    calls={"op": "({0} % {1})", "fn": "T.remainder({0}, {1})", "method": "{0}.remainder({1})"},
+    exports=("remainder", "Tensor.remainder", "Tensor.__mod__", "Tensor.__rmod__"),
+    notes="sign of the divisor (Python semantics); d/dy = -floor(x / y)",
+))
+_add(OpSpec(
+    "floor_divide", "arithmetic", "binary", arity=2, domain=("real", "nonzero"), grad=(), smooth="none",
+    tol="exact", calls={"op": "({0} // {1})", "fn": "T.floor_divide({0}, {1})", "method": "{0}.floor_divide({1})"},
+    exports=("floor_divide", "Tensor.floor_divide", "Tensor.__floordiv__", "Tensor.__rfloordiv__"),
+    notes="not differentiable in torch",
+))
+for _name in ("logical_and", "logical_or", "logical_xor"):
+    _add(OpSpec(_name, "logical", "binary", arity=2, domain=("grid", "grid"), grad=(), smooth="none", tol="exact",
+                calls={"fn": f"T.{_name}({{0}}, {{1}})", "method": f"{{0}}.{_name}({{1}})"}, exports=_exports(_name)))
+_add(OpSpec("logical_not", "logical", "unary", domain=("grid",), grad=(), smooth="none", tol="exact",
+            calls=_fn_method("logical_not"), exports=_exports("logical_not")))
+for _name, _sym in (("bitwise_and", "&"), ("bitwise_or", "|"), ("bitwise_xor", "^")):
+    _add(OpSpec(_name, "logical", "int_binary", arity=2, domain=("int", "int"), grad=(), smooth="none",
+                tol="exact", dtypes=("int64", "bool"),
+                calls={"op": f"({{0}} {_sym} {{1}})", "fn": f"T.{_name}({{0}}, {{1}})", "method": f"{{0}}.{_name}({{1}})"},
+                exports=_exports(_name) + (f"Tensor.__{_name[8:]}__",)))
+_add(OpSpec("bitwise_not", "logical", "int_binary", domain=("int",), grad=(), smooth="none", tol="exact",
+            dtypes=("int64", "bool"), calls={"op": "(~{0})", "fn": "T.bitwise_not({0})", "method": "{0}.bitwise_not()"},
+            exports=_exports("bitwise_not") + ("Tensor.__invert__",)))
+_add(OpSpec("nonzero", "indexing", "unary", domain=("grid",), grad=(), smooth="none", tol="exact",
+            calls=_fn_method("nonzero"), exports=_exports("nonzero"), notes="int64 (n, ndim) indices"))
+_add(OpSpec("masked_fill", "indexing", "masked_fill", arity=2, domain=("real", "bool"), tol="movement",
+            attrs={"value": {CHOICE: [0.0, -1.5, float("-inf"), 2.0]}},
+            calls={"fn": "T.masked_fill({0}, {1}, {value})", "method": "{0}.masked_fill({1}, {value})"},
+            exports=_exports("masked_fill"), notes="mask broadcast to the input; -inf fill is attention masking"))
+_add(OpSpec("unbind", "shape", "split", tol="movement",
+            calls={"fn": "T.unbind({0}, dim={dim})[{item}]", "method": "{0}.unbind({dim})[{item}]"},
+            exports=_exports("unbind")))
+for _name in ("hstack", "vstack"):
+    _add(OpSpec(_name, "shape", "cat", arity=-1, tol="movement", grad=(0, 1, 2), calls={"fn": f"T.{_name}([{{*}}])"},
+                exports=(_name,)))
+
+# ---- in-place ops on non-leaf tensors (what optimisers and user code do) -------------------------------
+_INPLACE = ["abs_()", "exp_()", "log_()", "neg_()", "reciprocal_()", "relu_()", "sigmoid_()", "sign_()", "sqrt_()",
+            "square_()", "tanh_()", "pow_(2.0)", "pow_(0.5)", "clamp_min_(1.0)", "clamp_max_(1.0)",
+            "clip_(0.5, 2.0)", "clamp_(0.5, 2.0)", "mul_(3.0)", "add_(1.5)", "sub_(0.5)", "div_(4.0)"]
+_add(OpSpec(
+    "inplace", "inplace", "unary", domain=("positive",), tol="transcendental", smooth="piecewise", kinks=(1.0, 0.5, 2.0),
+    attrs={"call": {CHOICE: _INPLACE}}, calls={"method": "({0} * 1.0).{call_raw}"},
+    exports=tuple(f"Tensor.{c.split('(')[0]}" for c in _INPLACE), notes="autograd through an in-place op",
+))
+_add(OpSpec(
+    "addcmul_", "inplace", "ternary", arity=3, domain=("real", "real", "real"), grad=(0, 1, 2),
+    attrs={"value": {CHOICE: [1.0, -0.5, 2.0]}}, calls={"method": "({0} * 1.0).addcmul_({1}, {2}, value={value})"},
+    exports=("Tensor.addcmul_",),
+))
+_add(OpSpec(
+    "addcdiv_", "inplace", "ternary", arity=3, domain=("real", "real", "nonzero"), grad=(0, 1, 2),
+    attrs={"value": {CHOICE: [1.0, -0.5, 2.0]}}, calls={"method": "({0} * 1.0).addcdiv_({1}, {2}, value={value})"},
+    exports=("Tensor.addcdiv_",),
+))
+_add(OpSpec(
+    "lerp_", "inplace", "ternary", arity=2, domain=("real", "real"), grad=(0, 1),
+    attrs={"weight": {CHOICE: [0.5, 0.1, 1.0, 0.0]}}, calls={"method": "({0} * 1.0).lerp_({1}, {weight})"},
+    exports=("Tensor.lerp_",),
+))
+_add(OpSpec(
+    "linalg_norm", "reduction", "reduce", smooth="piecewise", kinks=(0.0,), tol="reduction",
+    attrs={"dims": "optional-pair"}, calls={"fn": "T.linalg.norm({0}{dimargs})"}, exports=("linalg.norm",),
+    notes="ord=None: 2-norm of the flattened input, Frobenius over a pair of dims",
+))
+
+# ---- module forms of functional ops: nn.ReLU()(x) is F.relu(x) --------------------------------------------
+MODULE_FORMS: dict[str, tuple[str, str]] = {
+    "relu": ("nn.ReLU", "T.nn.ReLU()({0})"),
+    "tanh": ("nn.Tanh", "T.nn.Tanh()({0})"),
+    "sigmoid": ("nn.Sigmoid", "T.nn.Sigmoid()({0})"),
+    "leaky_relu": ("nn.LeakyReLU", "T.nn.LeakyReLU(negative_slope={negative_slope})({0})"),
+    "gelu": ("nn.GELU", "T.nn.GELU(approximate={approximate})({0})"),
+    "elu": ("nn.ELU", "T.nn.ELU(alpha={alpha})({0})"),
+    "silu": ("nn.SiLU", "T.nn.SiLU()({0})"),
+    "softplus": ("nn.Softplus", "T.nn.Softplus(beta={beta}, threshold={threshold})({0})"),
+    "hardtanh": ("nn.Hardtanh", "T.nn.Hardtanh(min_val={min_val}, max_val={max_val})({0})"),
+    "relu6": ("nn.ReLU6", "T.nn.ReLU6()({0})"),
+    "softmax": ("nn.Softmax", "T.nn.Softmax(dim={dim})({0})"),
+    "log_softmax": ("nn.LogSoftmax", "T.nn.LogSoftmax(dim={dim})({0})"),
+    "flatten": ("nn.Flatten", "T.nn.Flatten(start_dim={start_dim}, end_dim={end_dim})({0})"),
+    "dropout": ("nn.Dropout", "T.nn.Dropout(p={p}).train({training})({0})"),
+    "mse_loss": ("nn.MSELoss", "T.nn.MSELoss(reduction={reduction})({0}, {1})"),
+    "l1_loss": ("nn.L1Loss", "T.nn.L1Loss(reduction={reduction})({0}, {1})"),
+    "huber_loss": ("nn.HuberLoss", "T.nn.HuberLoss(reduction={reduction}, delta={delta})({0}, {1})"),
+    "smooth_l1_loss": ("nn.SmoothL1Loss", "T.nn.SmoothL1Loss(reduction={reduction}, beta={beta})({0}, {1})"),
+    "hinge_embedding_loss": ("nn.HingeEmbeddingLoss",
+                             "T.nn.HingeEmbeddingLoss(margin={margin}, reduction={reduction})({0}, {1})"),
+    "binary_cross_entropy": ("nn.BCELoss", "T.nn.BCELoss(weight={w}, reduction={reduction})({0}, {1})"),
+    "binary_cross_entropy_with_logits": (
+        "nn.BCEWithLogitsLoss", "T.nn.BCEWithLogitsLoss(weight={w}, reduction={reduction}, pos_weight={pw})({0}, {1})"),
+    "cross_entropy": ("nn.CrossEntropyLoss", "T.nn.CrossEntropyLoss(weight={w}, ignore_index={ignore_index}, "
+                      "reduction={reduction}, label_smoothing={label_smoothing})({0}, {1})"),
+    "nll_loss": ("nn.NLLLoss", "T.nn.NLLLoss(weight={w}, ignore_index={ignore_index}, reduction={reduction})({0}, {1})"),
+    "multi_margin_loss": ("nn.MultiMarginLoss",
+                          "T.nn.MultiMarginLoss(p={p}, margin={margin}, weight={w}, reduction={reduction})({0}, {1})"),
+}
+for _i, _spec in enumerate(_ENTRIES):
+    if _spec.name in MODULE_FORMS:
+        _export, _tmpl = MODULE_FORMS[_spec.name]
+        _ENTRIES[_i] = replace(_spec, calls={**_spec.calls, "module": _tmpl}, exports=_spec.exports + (_export,))
+
 # ---- components: layers, init, optimisers, schedulers, clipping (checked by networks and training) ----
-COMPONENT_KINDS = ("layer", "init", "optim", "scheduler", "clip")
+COMPONENT_KINDS = ("layer", "init", "optim", "scheduler", "clip", "utils")
 
 
 def _component(name: str, group: str, exports: tuple[str, ...], attrs: dict[str, Any] | None = None,
@@ -467,17 +602,13 @@ _component("Linear", "layer", ("nn.Linear",), {"bias": {CHOICE: [True, False]}},
            "weight (out, in); default init U(-1/sqrt(fan_in), 1/sqrt(fan_in)) checked as a distribution")
 _component("Sequential", "layer", ("nn.Sequential",), notes="container; every network uses it")
 _component("Module", "layer", ("nn.Module", "nn.Parameter"), notes="custom activation modules subclass it")
-for _act in ("ReLU", "Tanh", "Sigmoid", "LeakyReLU", "GELU", "ELU", "SiLU", "Softplus", "Identity"):
-    _component(f"nn.{_act}", "layer", (f"nn.{_act}",), notes="activation module in random MLPs")
-for _mod, _fn in [("CrossEntropyLoss", "cross_entropy"), ("MSELoss", "mse_loss"), ("L1Loss", "l1_loss"),
-                  ("HuberLoss", "huber_loss"), ("SmoothL1Loss", "smooth_l1_loss"),
-                  ("BCEWithLogitsLoss", "binary_cross_entropy_with_logits"),
-                  ("MultiMarginLoss", "multi_margin_loss")]:
-    _component(f"nn.{_mod}", "layer", (f"nn.{_mod}",), notes=f"loss module over F.{_fn}, used in training runs")
+_component("ModuleList", "layer", ("nn.ModuleList",), notes="MLPs are built as Sequential or as a ModuleList")
+_component("Identity", "layer", ("nn.Identity",), notes="the 'identity' activation of random MLPs")
 for _init, _kind in [
     ("xavier_uniform_", "uniform"), ("xavier_normal_", "normal"), ("kaiming_uniform_", "uniform"),
     ("kaiming_normal_", "normal"), ("uniform_", "uniform"), ("normal_", "normal"), ("zeros_", "const"),
-    ("ones_", "const"), ("constant_", "const"),
+    ("ones_", "const"), ("constant_", "const"), ("eye_", "const"), ("trunc_normal_", "normal"),
+    ("calculate_gain", "value"),
 ]:
     _component(f"init.{_init}", "init", (f"nn.init.{_init}",), {"kind": _kind},
                "random: checked as a distribution (bounds and variance); constants exactly", tol="distribution")
@@ -505,6 +636,14 @@ _component("StepLR", "scheduler", ("optim.lr_scheduler.StepLR",),
            {"step_size": {CHOICE: [1, 2, 3]}, "gamma": {CHOICE: [0.5, 0.1]}})
 _component("CosineAnnealingLR", "scheduler", ("optim.lr_scheduler.CosineAnnealingLR",),
            {"T_max": {CHOICE: [2, 5, 10]}, "eta_min": {CHOICE: [0.0, 0.001]}})
+_component("ExponentialLR", "scheduler", ("optim.lr_scheduler.ExponentialLR",), {"gamma": {CHOICE: [0.9, 0.5]}})
+_component("MultiStepLR", "scheduler", ("optim.lr_scheduler.MultiStepLR",),
+           {"milestones": {CHOICE: [[1, 3], [2]]}, "gamma": {CHOICE: [0.5, 0.1]}})
+_component("LambdaLR", "scheduler", ("optim.lr_scheduler.LambdaLR",),
+           {"lr_lambda": {CHOICE: [{"expr": "0.9 ** epoch"}, {"expr": "1.0 / (1 + epoch)"}]}},
+           "lr_lambda given as an expression in epoch")
+for _util in ("get_total_norm", "clip_grads_with_norm_", "parameters_to_vector", "vector_to_parameters"):
+    _component(_util, "utils", (f"nn.utils.{_util}",), notes="checked on random parameter lists")
 _component("clip_grad_norm_", "clip", ("nn.utils.clip_grad_norm_",),
            {"max_norm": {CHOICE: [0.5, 1.0, 10.0]}, "norm_type": {CHOICE: [2.0, math.inf]}},
            "returns the total norm; scale max_norm / (total_norm + 1e-6) clamped to 1")
@@ -544,7 +683,14 @@ NOT_OPS = frozenset({
     "Tensor.isfinite", "Tensor.type_as", "Tensor.view_as", "Tensor.expand_as", "Tensor.reshape_as",
     "Tensor.__deepcopy__", "Tensor.__copy__", "Tensor.__array_priority__", "Tensor.__iadd__",
     "Tensor.__isub__", "Tensor.__imul__", "Tensor.__itruediv__", "Tensor.__abs__",
-    "Tensor.__array_ufunc__", "Tensor.__array_function__", "Tensor.__dlpack__",
+    "Tensor.__array_ufunc__", "Tensor.__array_function__", "Tensor.__dlpack__", "Tensor.is_cuda",
+    "optim.Optimizer", "optim.lr_scheduler.LRScheduler",
+})
+
+#: Names minigrad exports that torch 2.13 does not have: no reference to compare them with.
+NOT_IN_TORCH = frozenset({
+    "linalg_vector_norm", "Tensor.cat", "Tensor.concat", "Tensor.concatenate", "Tensor.stack", "Tensor.hstack",
+    "Tensor.vstack",
 })
 
 
@@ -614,8 +760,7 @@ def render_call(spec: OpSpec, form: str, inputs: list[str], attrs: dict[str, Any
     template = spec.calls[form]
     rendered = {k: inputs[v["input"]] if isinstance(v, dict) and set(v) == {"input"} else render_attr(v)
                 for k, v in attrs.items()}
-    if "sym" in attrs:
-        rendered["sym_raw"] = attrs["sym"]
+    rendered.update({f"{k}_raw": v for k, v in attrs.items() if isinstance(v, str)})  # code, not a string literal
     rendered.update(_dimargs(attrs))
     template = template.replace("{*}", ", ".join(f"{{{i}}}" for i in range(len(inputs))))
     return template.format(*inputs, **rendered)

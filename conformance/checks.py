@@ -265,7 +265,9 @@ def check_train_case(case: dict[str, Any], backend: Any, nodeid: str = "") -> li
 INIT_CASES: dict[str, dict[str, Any]] = {
     "Linear": {}, "xavier_uniform_": {}, "xavier_normal_": {}, "kaiming_uniform_": {}, "kaiming_normal_": {},
     "uniform_": {"a": -0.5, "b": 2.0}, "normal_": {"mean": 0.5, "std": 2.0}, "zeros_": {}, "ones_": {},
-    "constant_": {"val": 0.25},
+    "constant_": {"val": 0.25}, "eye_": {}, "trunc_normal_": {"mean": 0.0, "std": 1.0, "a": -2.0, "b": 2.0},
+    "calculate_gain": {"cases": [["linear", None], ["sigmoid", None], ["tanh", None], ["relu", None],
+                                 ["leaky_relu", None], ["leaky_relu", 0.2], ["selu", None], ["conv2d", None]]},
 }
 INIT_SHAPE = (64, 48)
 
@@ -289,6 +291,11 @@ def init_expectation(name: str, attrs: dict[str, Any], shape: tuple[int, int]) -
         return {"mean": (a + b) / 2, "std": (b - a) / math.sqrt(12), "bound": max(abs(a), abs(b)), "low": a, "high": b}
     elif name == "normal_":
         return {"mean": attrs["mean"], "std": attrs["std"], "bound": math.inf}
+    elif name == "trunc_normal_":  # standard normal truncated to [a, b] (symmetric here)
+        a, b = attrs["a"], attrs["b"]
+        pdf = math.exp(-b * b / 2) / math.sqrt(2 * math.pi)
+        mass = math.erf(b / math.sqrt(2))
+        return {"mean": 0.0, "std": math.sqrt(1 - 2 * b * pdf / mass), "bound": max(abs(a), abs(b))}
     else:
         v = {"zeros_": 0.0, "ones_": 1.0, "constant_": attrs.get("val", 0.0)}[name]
         return {"mean": v, "std": 0.0, "bound": abs(v)}
@@ -312,6 +319,13 @@ def check_init(name: str, backend: Any, seed: int, nodeid: str = "") -> list[dic
         w = np.asarray(backend.init_sample(name, INIT_SHAPE, attrs, seed), dtype=np.float64)
     except Exception as e:  # noqa: BLE001
         return [make_record(checks=[], verdict="error", message=_err(e), **common)]
+    if name in ("calculate_gain", "eye_"):
+        import torch
+
+        expected = np.array([torch.nn.init.calculate_gain(nl, *([p] if p is not None else []))
+                             for nl, p in attrs["cases"]]) if name == "calculate_gain" else np.eye(*INIT_SHAPE)
+        checks = [compare_arrays("values", w, expected, "float64", "elementwise")]
+        return [make_record(checks=checks, duration_s=time.perf_counter() - t0, **common)]
     exp = init_expectation(name, attrs, INIT_SHAPE)
     n = w.size
     checks = [compare_arrays("shape", np.array(w.shape), np.array(INIT_SHAPE), "float64", "exact")]
@@ -324,4 +338,28 @@ def check_init(name: str, backend: Any, seed: int, nodeid: str = "") -> list[dic
             lo, hi = exp.get("low", -exp["bound"]), exp.get("high", exp["bound"])
             outside = float(np.max(np.maximum(w - hi, lo - w), initial=0.0))
             checks.append(scalar_check("outside_bound", max(outside, 0.0), 0.0, 0.0, 1e-6 * exp["bound"]))
+    return [make_record(checks=checks, duration_s=time.perf_counter() - t0, **common)]
+
+
+def check_param_utils(backend: Any, seed: int, nodeid: str = "") -> list[dict[str, Any]]:
+    """``nn.utils`` parameter helpers on random parameters and gradients, against torch (float64)."""
+    from .ir import encode_array
+
+    rng = np.random.default_rng(seed)
+    shapes = [tuple(int(s) for s in rng.integers(1, 4, rng.integers(1, 3))) for _ in range(rng.integers(1, 4))]
+    total = sum(int(np.prod(s)) for s in shapes)
+    case = {"params": [encode_array(rng.standard_normal(s)) for s in shapes],
+            "grads": [encode_array(rng.standard_normal(s) * 3) for s in shapes],
+            "vector": encode_array(rng.standard_normal(total)),
+            "norm_type": [2.0, 1.0, float("inf")][seed % 3], "max_norm": [0.5, 1.0, 100.0][seed % 3]}
+    t0 = time.perf_counter()
+    ops = ["parameters_to_vector", "vector_to_parameters", "get_total_norm", "clip_grads_with_norm_"]
+    common = dict(kind="network", subject="nn.utils", ops=ops, oracle="torch64", dtype="float64",
+                  backend=getattr(backend, "name", "backend"), case=None, nodeid=nodeid, digest=str(seed))
+    expected = torch_backend().param_utils(case)
+    try:
+        actual = backend.param_utils(case)
+    except Exception as e:  # noqa: BLE001
+        return [make_record(checks=[], verdict="error", message=_err(e), **common)]
+    checks = [compare_arrays(k, actual.get(k, np.zeros(0)), v, "float64", "reduction") for k, v in expected.items()]
     return [make_record(checks=checks, duration_s=time.perf_counter() - t0, **common)]

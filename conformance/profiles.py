@@ -10,23 +10,27 @@ from __future__ import annotations
 
 import os
 
-from hypothesis import HealthCheck, settings
-
 PROFILES = ("quick", "ci", "nightly")
 
 #: max_examples per test kind (an "op" test runs once per catalogue entry)
 EXAMPLES: dict[str, dict[str, int]] = {
     "quick": {"op": 12, "graph": 30, "network": 8, "training": 8, "init": 1},
-    "ci": {"op": 40, "graph": 150, "network": 30, "training": 40, "init": 2},
+    "ci": {"op": 100, "graph": 600, "network": 150, "training": 60, "init": 3},
     "nightly": {"op": 500, "graph": 3000, "network": 300, "training": 400, "init": 5},
 }
 
-_COMMON = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                                    HealthCheck.filter_too_much, HealthCheck.large_base_example])
-settings.register_profile("quick", max_examples=EXAMPLES["quick"]["op"], **_COMMON)
-settings.register_profile("ci", max_examples=EXAMPLES["ci"]["op"], derandomize=True, database=None,
-                          print_blob=True, **_COMMON)
-settings.register_profile("nightly", max_examples=EXAMPLES["nightly"]["op"], print_blob=True, **_COMMON)
+
+
+def register() -> None:
+    """Register the three hypothesis profiles (idempotent; hypothesis is imported only here)."""
+    from hypothesis import HealthCheck, settings
+
+    common = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                                        HealthCheck.filter_too_much, HealthCheck.large_base_example])
+    settings.register_profile("quick", max_examples=EXAMPLES["quick"]["op"], **common)
+    settings.register_profile("ci", max_examples=EXAMPLES["ci"]["op"], derandomize=True, database=None,
+                              print_blob=True, **common)
+    settings.register_profile("nightly", max_examples=EXAMPLES["nightly"]["op"], print_blob=True, **common)
 
 
 def current_profile() -> str:
@@ -37,6 +41,9 @@ def current_profile() -> str:
 
 def load(profile: str | None = None) -> str:
     """Load a profile (and return its name)."""
+    from hypothesis import settings
+
+    register()
     profile = profile or current_profile()
     settings.load_profile(profile)
     return profile

@@ -45,7 +45,11 @@ class Backend(Protocol):
         """Run a training case (see ``conformance.strategies.nets``) and return its trajectory."""
 
     def init_sample(self, name: str, shape: tuple[int, ...], attrs: dict[str, Any], seed: int) -> np.ndarray:
-        """Values of ``nn.init.<name>`` applied to a fresh tensor of ``shape`` (``Linear`` = default init)."""
+        """Values of ``nn.init.<name>`` applied to a fresh tensor of ``shape`` (``Linear`` = default init;
+        ``calculate_gain``: the gains of ``attrs["cases"]``)."""
+
+    def param_utils(self, case: dict[str, Any]) -> dict[str, np.ndarray]:
+        """Results of the ``nn.utils`` parameter helpers on a case (see ``checks.check_param_utils``)."""
 
 
 @functools.lru_cache(maxsize=8192)
@@ -138,18 +142,33 @@ class ModuleBackend:
 
         return _Act()
 
-    def build_mlp(self, sizes: list[int], activation: str, bias: bool) -> Any:
-        """``Sequential(Linear, act, Linear, act, ..., Linear)``; Linear layers at even indices."""
+    def build_mlp(self, sizes: list[int], activation: str, bias: bool, container: str = "Sequential") -> Any:
+        """``Sequential(Linear, act, Linear, act, ..., Linear)`` (Linear layers at even indices), or the same
+        layers held in an ``nn.ModuleList`` by a custom Module (parameter names prefixed ``layers.``)."""
         layers: list[Any] = []
         for k in range(len(sizes) - 1):
             layers.append(self.lib.nn.Linear(sizes[k], sizes[k + 1], bias=bias))
             if k < len(sizes) - 2:
                 layers.append(self.activation(activation))
+        if container == "ModuleList":
+            mlist = self.lib.nn.ModuleList(layers)
+
+            class _Stack(self.lib.nn.Module):  # type: ignore[name-defined,misc]
+                def __init__(self) -> None:
+                    super().__init__()
+                    self.layers = mlist
+
+                def forward(self, x: Any) -> Any:
+                    for layer in self.layers:
+                        x = layer(x)
+                    return x
+
+            return _Stack()
         return self.lib.nn.Sequential(*layers)
 
-    def load_params(self, model: Any, params: dict[str, np.ndarray]) -> None:
+    def load_params(self, model: Any, params: dict[str, np.ndarray], prefix: str = "") -> None:
         """Set the model's parameters to exactly ``params`` (by state_dict name)."""
-        model.load_state_dict({k: self.lib.tensor(np.array(v, copy=True)) for k, v in params.items()})
+        model.load_state_dict({prefix + k: self.lib.tensor(np.array(v, copy=True)) for k, v in params.items()})
 
     def make_optimizer(self, params: list[Any], spec: dict[str, Any]) -> Any:
         attrs = dict(spec["attrs"])
@@ -158,7 +177,12 @@ class ModuleBackend:
         return getattr(self.lib.optim, spec["name"])(params, **attrs)
 
     def make_scheduler(self, opt: Any, spec: dict[str, Any]) -> Any:
-        return getattr(self.lib.optim.lr_scheduler, spec["name"])(opt, **spec["attrs"])
+        """A scheduler; ``lr_lambda`` arrives as ``{"expr": "0.9 ** epoch"}`` and becomes a function."""
+        attrs = dict(spec["attrs"])
+        if isinstance(attrs.get("lr_lambda"), dict):
+            code = _compiled(attrs["lr_lambda"]["expr"])
+            attrs["lr_lambda"] = lambda epoch: eval(code, {"epoch": epoch})  # noqa: S307
+        return getattr(self.lib.optim.lr_scheduler, spec["name"])(opt, **attrs)
 
     def clip(self, params: list[Any], spec: dict[str, Any]) -> float | None:
         fn = getattr(self.lib.nn.utils, spec["name"])
@@ -177,11 +201,13 @@ class ModuleBackend:
         lib = self.lib
         dtype = case["dtype"]
         m = case["model"]
-        model = self.build_mlp(m["sizes"], m["activation"], m["bias"])
+        container = m.get("container", "Sequential")
+        prefix = "layers." if container == "ModuleList" else ""
+        model = self.build_mlp(m["sizes"], m["activation"], m["bias"], container)
         if dtype == "float64":
             model = model.double()
-        self.load_params(model, {k: decode_array(v).astype(dtype) for k, v in case["params"].items()})
-        named = dict(model.named_parameters())
+        self.load_params(model, {k: decode_array(v).astype(dtype) for k, v in case["params"].items()}, prefix)
+        named = {k[len(prefix):]: p for k, p in model.named_parameters()}
         names = sorted(named)
         opt = self.make_optimizer([named[k] for k in names], case["optimizer"]) if case.get("optimizer") else None
         sched = self.make_scheduler(opt, case["scheduler"]) if case.get("scheduler") and opt else None
@@ -218,8 +244,32 @@ class ModuleBackend:
                 res["accuracy"].append(float(np.mean(pred.argmax(axis=1) == decode_array(ev["y"]))))
         return res
 
+    def param_utils(self, case: dict[str, Any]) -> dict[str, np.ndarray]:
+        """``nn.utils`` helpers on a list of parameters with gradients: parameters_to_vector,
+        vector_to_parameters, get_total_norm and clip_grads_with_norm_."""
+        lib = self.lib
+        params = [lib.tensor(decode_array(p), requires_grad=True) for p in case["params"]]
+        for p, g in zip(params, case["grads"]):
+            (p * lib.tensor(decode_array(g))).sum().backward()
+        utils = lib.nn.utils
+        out = {"parameters_to_vector": self.to_numpy(utils.parameters_to_vector(params))}
+        grads = [p.grad for p in params]
+        total = utils.get_total_norm(grads, norm_type=case["norm_type"])
+        out["get_total_norm"] = self.to_numpy(total)
+        utils.clip_grads_with_norm_(params, case["max_norm"], total)
+        for i, p in enumerate(params):
+            out[f"clipped_grad[{i}]"] = self.to_numpy(p.grad)
+        with lib.no_grad():
+            utils.vector_to_parameters(lib.tensor(decode_array(case["vector"])), params)
+        for i, p in enumerate(params):
+            out[f"vector_to_parameters[{i}]"] = self.to_numpy(p)
+        return out
+
     def init_sample(self, name: str, shape: tuple[int, ...], attrs: dict[str, Any], seed: int) -> np.ndarray:
         self.lib.manual_seed(seed)
+        if name == "calculate_gain":
+            return np.array([self.lib.nn.init.calculate_gain(nl, *([p] if p is not None else []))
+                             for nl, p in attrs["cases"]], dtype=np.float64)
         if name == "Linear":
             layer = self.lib.nn.Linear(shape[1], shape[0])
             return self.to_numpy(layer.weight)

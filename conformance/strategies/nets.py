@@ -37,7 +37,7 @@ LOSSES = ("cross_entropy", "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss"
 INITS = ("default", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "normal_",
          "uniform_")
 OPTIMIZERS = ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad")
-SCHEDULERS = ("StepLR", "CosineAnnealingLR")
+SCHEDULERS = ("StepLR", "CosineAnnealingLR", "ExponentialLR", "MultiStepLR", "LambdaLR")
 CLIPS = ("clip_grad_norm_", "clip_grad_value_")
 
 
@@ -107,7 +107,8 @@ def training_case(draw: Draw, kind: str = "training", optimizer: str | None = No
                for _ in range(draw(st.integers(1, 3)))]
     case: dict[str, Any] = {
         "version": 1, "kind": kind, "dtype": dtype,
-        "model": {"sizes": sizes, "activation": activation, "bias": bias}, "init": init,
+        "model": {"sizes": sizes, "activation": activation, "bias": bias,
+                  "container": draw(st.sampled_from(["Sequential", "ModuleList"]))}, "init": init,
         "params": {k: encode_array(v) for k, v in init_params(rng, sizes, bias, init).items()},
         "loss": {"name": loss, "attrs": loss_attrs, "module": draw(st.booleans())},
         "batches": batches, "steps": steps, "optimizer": None, "scheduler": None, "clip": None, "seed": seed,
@@ -128,9 +129,10 @@ def training_case(draw: Draw, kind: str = "training", optimizer: str | None = No
 
 def case_ops(case: dict[str, Any]) -> list[str]:
     """Catalogue entries a training case exercises (for blame-by-op)."""
-    ops = ["Linear", "Sequential", case["loss"]["name"]]
+    ops = ["Linear", case["model"].get("container", "Sequential"), case["loss"]["name"]]
     if len(case["model"]["sizes"]) > 2:
-        ops.append(case["model"]["activation"] if case["model"]["activation"] != "identity" else "Module")
+        ops.append(case["model"]["activation"] if case["model"]["activation"] != "identity" else "Identity")
+        ops.append("Module")
     for key in ("optimizer", "scheduler", "clip"):
         if case.get(key):
             ops.append(case[key]["name"])

@@ -77,12 +77,44 @@ def _bshapes(draw: Draw, n: int, max_dims: int = 3) -> tuple[list[tuple[int, ...
 # ---- families -----------------------------------------------------------------------------------------
 def fam_unary(draw: Draw, spec: OpSpec) -> tuple[list[Leaf], dict[str, Any], str, list[str]]:
     attrs = plain_attrs(draw, spec)
-    if spec.family == "clamp" and spec.name == "clamp" and attrs.get("min") is None and attrs.get("max") is None:
-        attrs["min"] = -1.0
+    form = _form(draw, spec)
+    if spec.name == "clamp":
+        if form.startswith(("clamp_min", "clamp_max")):  # one bound only
+            bound = "min" if form.startswith("clamp_min") else "max"
+            attrs[bound] = attrs[bound] if attrs[bound] is not None else (-1.0 if bound == "min" else 1.0)
+            attrs["min" if bound == "max" else "max"] = None
+            attrs["min_or_max"] = attrs[bound]
+        elif attrs.get("min") is None and attrs.get("max") is None:
+            attrs["min"] = -1.0
     kinks = resolve_kinks(spec, attrs)
     shape = draw(maybe_empty(draw(shapes(0, 3))))
     x = draw(arrays(spec.domain[0], shape, kinks))
-    return [_leaf(0, x, spec)], attrs, _form(draw, spec), edge_tags([x], list(kinks))
+    return [_leaf(0, x, spec)], attrs, form, edge_tags([x], list(kinks))
+
+
+def fam_int_binary(draw: Draw, spec: OpSpec) -> tuple[list[Leaf], dict[str, Any], str, list[str]]:
+    dtype = draw(st.sampled_from([np.int64, np.bool_]))
+    elems = st.booleans() if dtype is np.bool_ else st.integers(-8, 8)
+    shapes_, bc = _bshapes(draw, len(spec.domain))
+    arrs = [draw(hnp.arrays(dtype, sh, elements=elems)) for sh in shapes_]
+    return [Leaf(f"x{i}", a, False) for i, a in enumerate(arrs)], {}, _form(draw, spec), edge_tags(arrs, [], bc)
+
+
+def fam_ternary(draw: Draw, spec: OpSpec) -> tuple[list[Leaf], dict[str, Any], str, list[str]]:
+    shape = draw(maybe_empty(draw(shapes(0, 3))))
+    arrs = [draw(arrays(d, shape)) for d in spec.domain]
+    return [_leaf(i, a, spec) for i, a in enumerate(arrs)], plain_attrs(draw, spec), _form(draw, spec), \
+        edge_tags(arrs, [])
+
+
+def fam_masked_fill(draw: Draw, spec: OpSpec) -> tuple[list[Leaf], dict[str, Any], str, list[str]]:
+    shape = draw(maybe_empty(draw(shapes(0, 3))))
+    k = draw(st.integers(0, len(shape)))
+    mshape = tuple(1 if draw(st.booleans()) else s for s in shape[k:])
+    x = draw(arrays("real", shape))
+    mask = draw(arrays("bool", mshape))
+    return [_leaf(0, x, spec), Leaf("x1", mask, False)], plain_attrs(draw, spec), _form(draw, spec), \
+        edge_tags([x], [], mshape != shape)
 
 
 def fam_pow_scalar(draw: Draw, spec: OpSpec) -> tuple[list[Leaf], dict[str, Any], str, list[str]]:
@@ -151,6 +183,9 @@ def fam_reduce(draw: Draw, spec: OpSpec) -> tuple[list[Leaf], dict[str, Any], st
         elif choice == "tuple":
             dims = draw(st.lists(st.integers(0, nd - 1), min_size=1, max_size=nd, unique=True))
             attrs["dim"] = [d - nd if draw(st.booleans()) else d for d in dims]
+    elif kind == "optional-pair" and nd and draw(st.booleans()):
+        dims = draw(st.lists(st.integers(0, nd - 1), min_size=1, max_size=min(2, nd), unique=True))
+        attrs["dim"] = dims if len(dims) == 2 or draw(st.booleans()) else dims[0]
     elif kind == "optional-int" and nd and draw(st.booleans()):
         attrs["dim"] = _dim(draw, nd)
     elif kind in ("int", "int-nokeep"):
@@ -214,6 +249,26 @@ def fam_shape(draw: Draw, spec: OpSpec) -> tuple[list[Leaf], dict[str, Any], str
         attrs["dim0"], attrs["dim1"] = _dim(draw, nd), _dim(draw, nd)
     elif fam == "permute":
         attrs["dims"] = list(draw(st.permutations(list(range(nd)))))
+    elif fam == "flip":
+        attrs["dims"] = [d - nd if draw(st.booleans()) else d
+                         for d in draw(st.lists(st.integers(0, max(nd - 1, 0)), max_size=nd, unique=True))] if nd else []
+    elif fam == "narrow":
+        if nd == 0:
+            shape = (draw(st.integers(1, 4)),)
+            nd = 1
+        dim = _dim(draw, nd)
+        start = draw(st.integers(0, shape[dim]))
+        attrs.update(dim=dim, start=start, length=draw(st.integers(0, shape[dim] - start)))
+    elif fam == "repeat":
+        attrs["sizes"] = [draw(st.integers(1, 3)) for _ in range(draw(st.integers(0, 2)))] + \
+            [draw(st.integers(0 if draw(st.integers(0, 9)) == 0 else 1, 3)) for _ in range(nd)]
+    elif fam == "unflatten":
+        if nd == 0:
+            shape = (draw(st.integers(1, 6)),)
+            nd = 1
+        dim = _dim(draw, nd)
+        sizes = _factor_shape(draw, shape[dim])
+        attrs.update(dim=dim, sizes=sizes if sizes else [1])
     elif fam == "expand":
         new = [draw(st.integers(1, 3)) for _ in range(draw(st.integers(0, 2)))]
         target = []
@@ -229,14 +284,19 @@ def fam_shape(draw: Draw, spec: OpSpec) -> tuple[list[Leaf], dict[str, Any], str
 
 def fam_cat(draw: Draw, spec: OpSpec) -> tuple[list[Leaf], dict[str, Any], str, list[str]]:
     n = draw(st.integers(1, 3))
-    base = list(draw(shapes(1 if spec.name == "cat" else 0, 3)))
+    base = list(draw(shapes(0 if spec.name == "stack" else 1, 3)))
     nd = len(base)
-    dim = _dim(draw, nd, 0 if spec.name == "cat" else 1)
+    if spec.name == "hstack":
+        dim = 1 if nd > 1 else 0
+    elif spec.name == "vstack":
+        dim = 0 if nd > 1 else -1  # 1-D inputs become rows: equal lengths
+    else:
+        dim = _dim(draw, nd, 0 if spec.name == "cat" else 1)
     leaves, arrs = [], []
     for i in range(n):
         s = list(base)
-        if spec.name == "cat":
-            s[dim] = draw(st.integers(0, 3))
+        if spec.name in ("cat", "hstack", "vstack") and dim >= 0 or spec.name == "cat":
+            s[dim] = draw(st.integers(0 if spec.name == "cat" else 1, 3))
         a = draw(arrays("real", tuple(s)))
         arrs.append(a)
         leaves.append(Leaf(f"x{i}", a, True))
@@ -249,7 +309,11 @@ def fam_split(draw: Draw, spec: OpSpec) -> tuple[list[Leaf], dict[str, Any], str
     dim = _dim(draw, nd)
     n = shape[dim]
     attrs: dict[str, Any] = {"dim": dim}
-    if spec.name == "split":
+    if spec.name == "unbind":
+        if n == 0:
+            reject()
+        pieces = n
+    elif spec.name == "split":
         if draw(st.booleans()) and n > 0:
             sizes, left = [], n
             while left:
@@ -402,7 +466,7 @@ def fam_loss_pointwise(draw: Draw, spec: OpSpec) -> tuple[list[Leaf], dict[str, 
                 pw = draw(arrays("positive", shape[-1:]))
                 leaves.append(Leaf(f"x{len(leaves)}", pw, False))
                 attrs["pw"] = {"input": len(leaves) - 1}
-    return leaves, attrs, "F", edge_tags([lf.values for lf in leaves], kinks)
+    return leaves, attrs, _form(draw, spec), edge_tags([lf.values for lf in leaves], kinks)
 
 
 def fam_loss_class(draw: Draw, spec: OpSpec) -> tuple[list[Leaf], dict[str, Any], str, list[str]]:
@@ -448,7 +512,7 @@ def fam_loss_class(draw: Draw, spec: OpSpec) -> tuple[list[Leaf], dict[str, Any]
             attrs["ignore_index"] = int(draw(st.sampled_from(sorted(set(t.ravel().tolist())))))
     if probs and "label_smoothing" in attrs and draw(st.booleans()):
         attrs["label_smoothing"] = 0.0
-    return leaves, attrs, "F", edge_tags([x], kinks)
+    return leaves, attrs, _form(draw, spec), edge_tags([x], kinks)
 
 
 def fam_one_hot(draw: Draw, spec: OpSpec) -> tuple[list[Leaf], dict[str, Any], str, list[str]]:
@@ -464,7 +528,7 @@ def fam_dropout(draw: Draw, spec: OpSpec) -> tuple[list[Leaf], dict[str, Any], s
     training = draw(st.booleans()) if p in (0.0, 1.0) else False
     shape = draw(maybe_empty(draw(shapes(0, 3))))
     x = draw(arrays("real", shape))
-    return [_leaf(0, x, spec)], {"p": p, "training": training}, "F", edge_tags([x], [])
+    return [_leaf(0, x, spec)], {"p": p, "training": training}, _form(draw, spec), edge_tags([x], [])
 
 
 FAMILIES = {
@@ -472,6 +536,8 @@ FAMILIES = {
     "binary": fam_binary, "where": fam_where, "reduce": fam_reduce, "softmax": fam_softmax,
     "reshape": fam_shape, "flatten": fam_shape, "squeeze": fam_shape, "unsqueeze": fam_shape,
     "transpose": fam_shape, "permute": fam_shape, "expand": fam_shape, "t": fam_shape, "cat": fam_cat,
+    "flip": fam_shape, "narrow": fam_shape, "repeat": fam_shape, "unflatten": fam_shape,
+    "int_binary": fam_int_binary, "ternary": fam_ternary, "masked_fill": fam_masked_fill,
     "split": fam_split, "gather": fam_gather, "index_select": fam_index_select, "getitem": fam_getitem,
     "matmul": fam_matmul, "loss_pointwise": fam_loss_pointwise, "loss_class": fam_loss_class,
     "one_hot": fam_one_hot, "dropout": fam_dropout,

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, reject, settings
 
 from conformance import profiles
-from conformance.checks import INIT_CASES, HarnessRejected, check_init, check_train_case
+from conformance.checks import INIT_CASES, HarnessRejected, check_init, check_param_utils, check_train_case
 from conformance.ir import emit_train_repro
 from conformance.strategies.nets import training_case
 
@@ -31,3 +31,9 @@ def test_init(name, backend, sink) -> None:  # noqa: ANN001
     """``nn.init.<name>`` (and Linear's default) on a 64x48 weight: bounds, mean and std like torch's."""
     for seed in range(profiles.examples("init")):
         sink.submit(check_init(name, backend, seed))
+
+
+def test_param_utils(backend, sink) -> None:  # noqa: ANN001
+    """parameters_to_vector, vector_to_parameters, get_total_norm (2, 1, inf), clip_grads_with_norm_."""
+    for seed in range(3 * profiles.examples("init")):
+        sink.submit(check_param_utils(backend, seed))
