@@ -5,11 +5,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from . import _dtype, _random, ops
+from . import ops
 from ._dtype import (
     bool_ as bool,  # noqa: A001 - torch.bool
+)
+from ._dtype import (
     dtype,
     float32,
     float64,
@@ -46,6 +46,7 @@ from .creation import (
 )
 from .ops._registry import FUNCTIONS as _FUNCTIONS
 from .ops._registry import install_methods as _install_methods
+from .serialization import load, save
 from .tensor import Size, Tensor
 
 __version__ = "0.1.0"
@@ -58,51 +59,12 @@ int = int32  # noqa: A001 - torch.int
 globals().update(_FUNCTIONS)
 
 
-def _tensor_extras() -> None:
-    import numpy as np
-
-    from .ops._registry import METHODS
-
-    def uniform_(self: Tensor, a: Any = 0.0, b: Any = 1.0, *, generator: Any = None) -> Tensor:
-        self._check_inplace("uniform_")
-        self._data[...] = _random.rng(generator).uniform(a, b, self.shape)
-        self._bump_version()
-        return self
-
-    def normal_(self: Tensor, mean: Any = 0.0, std: Any = 1.0, *, generator: Any = None) -> Tensor:
-        self._check_inplace("normal_")
-        self._data[...] = _random.rng(generator).normal(mean, std, self.shape)
-        self._bump_version()
-        return self
-
-    def new_tensor(self: Tensor, data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-        return tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
-
-    def new_zeros(self: Tensor, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-        return zeros(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
-
-    def new_ones(self: Tensor, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-        return ones(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
-
-    def new_full(self: Tensor, size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-        return full(size, fill_value, dtype=dtype or self.dtype, requires_grad=requires_grad)
-
-    def new_empty(self: Tensor, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-        return empty(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
-
-    def clone_method(self: Tensor, *, memory_format: Any = None) -> Tensor:
-        return clone(self)
-
-    def numpy_shares(self: Tensor) -> np.ndarray:
-        return self._data
-
-    for fn in (uniform_, normal_, new_tensor, new_zeros, new_ones, new_full, new_empty):
-        METHODS[fn.__name__] = fn
-    METHODS["clone"] = clone_method
-
-
-_tensor_extras()
 _install_methods(Tensor)
 
-from . import autograd, nn, optim, utils  # noqa: E402,F401  (need Tensor's methods installed)
-from . import linalg  # noqa: E402,F401
+from . import (  # noqa: E402,F401  (need Tensor's methods installed)
+    autograd,
+    linalg,  # noqa: E402,F401
+    nn,
+    optim,
+    utils,
+)

@@ -20,6 +20,11 @@ class dtype:  # noqa: N801 - torch's name
     def __repr__(self) -> str:
         return f"minigrad.{self.name}"
 
+    @property
+    def scalar_type(self) -> str:
+        """torch's scalar-type name used in its error messages ('Float', 'Long', ...)."""
+        return _SCALAR_TYPE[self.name]
+
     def __reduce__(self) -> str:
         return self.name
 
@@ -30,6 +35,7 @@ int64 = dtype("int64", np.int64, False, 3)
 float32 = dtype("float32", np.float32, True, 5)
 float64 = dtype("float64", np.float64, True, 6)
 
+_SCALAR_TYPE = {"bool": "Bool", "int32": "Int", "int64": "Long", "float32": "Float", "float64": "Double"}
 ALL_DTYPES = (bool_, int32, int64, float32, float64)
 _BY_NP = {d.np: d for d in ALL_DTYPES}
 _default_dtype = float32

@@ -9,6 +9,7 @@ import numpy as np
 
 from . import _dtype, _random
 from ._dtype import dtype as DType
+from .ops._registry import export
 from .tensor import Tensor, _shape_arg
 
 
@@ -195,3 +196,52 @@ def clone(input: Tensor) -> Tensor:
     from .ops.elementwise import Cast
 
     return Cast.apply(input, target=input.dtype)
+
+
+# ---- Tensor methods that create tensors (registered on Tensor like the ops) ----------------------
+@export("uniform_", function=False)
+def uniform_(self: Tensor, a: Any = 0.0, b: Any = 1.0, *, generator: Any = None) -> Tensor:
+    """Fill in place with U(a, b) samples."""
+    self._check_inplace("uniform_")
+    self._data[...] = _random.rng(generator).uniform(a, b, self.shape)
+    self._bump_version()
+    return self
+
+
+@export("normal_", function=False)
+def normal_(self: Tensor, mean: Any = 0.0, std: Any = 1.0, *, generator: Any = None) -> Tensor:
+    """Fill in place with N(mean, std**2) samples."""
+    self._check_inplace("normal_")
+    self._data[...] = _random.rng(generator).normal(mean, std, self.shape)
+    self._bump_version()
+    return self
+
+
+@export("new_tensor", function=False)
+def new_tensor(self: Tensor, data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+
+@export("new_zeros", function=False)
+def new_zeros(self: Tensor, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return zeros(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+
+@export("new_ones", function=False)
+def new_ones(self: Tensor, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return ones(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+
+@export("new_full", function=False)
+def new_full(self: Tensor, size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return full(size, fill_value, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+
+@export("new_empty", function=False)
+def new_empty(self: Tensor, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return empty(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+
+@export("clone", function=False)
+def _clone_method(self: Tensor, *, memory_format: Any = None) -> Tensor:
+    return clone(self)

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .graph import Context, Node, gradient_edge
 from .grad_mode import is_grad_enabled, no_grad
+from .graph import Context, Node, gradient_edge
 
 if TYPE_CHECKING:
     from ..tensor import Tensor

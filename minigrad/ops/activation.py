@@ -27,7 +27,7 @@ def _float_input(name: str, x: Tensor, dtype: Any) -> Tensor:
     if dtype is not None:
         x = x.to(_dtype.as_dtype(dtype))
     if not x.dtype.is_floating_point:
-        raise RuntimeError(f"\"{name}\" not implemented for '{x.dtype.name.capitalize()}'")
+        raise NotImplementedError(f"\"{name}\" not implemented for '{x.dtype.scalar_type}'")
     return x
 
 
@@ -206,7 +206,7 @@ class Hardtanh(Op):
 def _activation(name: str, op: type[Op], x: Tensor, **attrs: Any) -> Tensor:
     check_tensor(x, name)
     if not x.dtype.is_floating_point:
-        raise RuntimeError(f"\"{name}\" not implemented for '{x.dtype.name.capitalize()}'")
+        raise NotImplementedError(f"\"{name}\" not implemented for '{x.dtype.scalar_type}'")
     return op.apply(x, **attrs)
 
 

@@ -56,6 +56,8 @@ class Mean(Op):
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, axes: Any, keepdim: bool) -> np.ndarray:
         ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
+        if _count(x.shape, axes) == 0:  # torch gives nan silently; numpy would warn
+            return np.full(np.sum(x, axis=axes, keepdims=keepdim).shape, np.nan, dtype=x.dtype)
         return np.mean(x, axis=axes, keepdims=keepdim)
 
     @staticmethod
