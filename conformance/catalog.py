@@ -125,13 +125,13 @@ for _name, _sym, _dom, _tol in [
     _add(OpSpec(
         _name, "arithmetic", "binary", arity=2, domain=_dom, grad=(0, 1), tol=_tol, dag=_name != "div",
         calls={"op": f"({{0}} {_sym} {{1}})", "fn": f"T.{_name}({{0}}, {{1}})", "method": f"{{0}}.{_name}({{1}})"},
-        exports=(_name, f"Tensor.{_name}", f"Tensor.__{_name if _name != 'div' else 'truediv'}__",
-                 f"Tensor.__r{_name if _name != 'div' else 'truediv'}__") + _ALIASES.get(_name, ()),
+        exports=(_name, f"Tensor.{_name}", f"Tensor.__{_name if _name != 'div' else 'truediv'}__")
+        + _ALIASES.get(_name, ()),
     ))
 _add(OpSpec(
     "pow", "arithmetic", "binary", arity=2, domain=("positive", "real"), grad=(0, 1), tol="transcendental",
     calls={"op": "({0} ** {1})", "fn": "T.pow({0}, {1})", "method": "{0}.pow({1})"},
-    exports=("pow", "Tensor.pow", "Tensor.__pow__", "Tensor.__rpow__"),
+    exports=("pow", "Tensor.pow", "Tensor.__pow__"),
     notes="tensor ** tensor; base > 0 so the exponent's gradient log(base) is finite",
 ))
 _add(OpSpec(
@@ -144,7 +144,7 @@ _add(OpSpec(
     "scalar_arith", "arithmetic", "scalar_arith", smooth="smooth",
     attrs={"sym": {CHOICE: ["+", "-", "*", "/", "**"]}, "c": {CHOICE: [2.0, -1.5, 0.5, 3, 1e-3]}},
     calls={"right": "({0} {sym_raw} {c})", "left": "({c} {sym_raw} {0})"},
-    exports=("Tensor.__radd__", "Tensor.__rsub__", "Tensor.__rmul__", "Tensor.__rtruediv__"),
+    exports=("Tensor.__radd__", "Tensor.__rsub__", "Tensor.__rmul__", "Tensor.__rtruediv__", "Tensor.__rpow__"),
     notes="tensor with a Python scalar on either side; a float32 tensor must stay float32",
 ))
 _add(OpSpec(
@@ -482,19 +482,17 @@ for _name in ("ceil", "floor", "round"):
     _add(OpSpec(_name, "elementwise", "unary", smooth="piecewise", kinks=(0.5, -0.5, 1.0, 2.5, -1.5), tol="exact",
                 calls=_fn_method(_name), exports=_exports(_name),
                 notes="zero gradient; round half to even" if _name == "round" else "zero gradient"))
-_add(OpSpec("positive", "arithmetic", "unary", calls={"op": "(+{0})", "fn": "T.positive({0})"}, tol="exact",
-            exports=("positive", "Tensor.positive", "Tensor.__pos__")))
+_add(OpSpec("positive", "arithmetic", "unary", calls={"op": "(+{0})"}, tol="exact", exports=("Tensor.__pos__",),
+            notes="operator form only (minigrad has no torch.positive)"))
 _add(OpSpec(
     "remainder", "arithmetic", "binary", arity=2, domain=("real", "nonzero"), grad=(0, 1), smooth="piecewise",
-    calls={"op": "({0} % {1})", "fn": "T.remainder({0}, {1})", "method": "{0}.remainder({1})"},
-    exports=("remainder", "Tensor.remainder", "Tensor.__mod__", "Tensor.__rmod__"),
-    notes="sign of the divisor (Python semantics); d/dy = -floor(x / y)",
+    calls={"op": "({0} % {1})"}, exports=("Tensor.__mod__", "Tensor.__rmod__"),
+    notes="operator form only (minigrad has no torch.remainder); sign of the divisor; d/dy = -floor(x / y)",
 ))
 _add(OpSpec(
     "floor_divide", "arithmetic", "binary", arity=2, domain=("real", "nonzero"), grad=(), smooth="none",
-    tol="exact", calls={"op": "({0} // {1})", "fn": "T.floor_divide({0}, {1})", "method": "{0}.floor_divide({1})"},
-    exports=("floor_divide", "Tensor.floor_divide", "Tensor.__floordiv__", "Tensor.__rfloordiv__"),
-    notes="not differentiable in torch",
+    tol="exact", calls={"op": "({0} // {1})"}, exports=("Tensor.__floordiv__", "Tensor.__rfloordiv__"),
+    notes="operator form only; not differentiable in torch",
 ))
 for _name in ("logical_and", "logical_or", "logical_xor"):
     _add(OpSpec(_name, "logical", "binary", arity=2, domain=("grid", "grid"), grad=(), smooth="none", tol="exact",
@@ -529,7 +527,7 @@ _INPLACE = ["abs_()", "exp_()", "log_()", "neg_()", "reciprocal_()", "relu_()", 
 _add(OpSpec(
     "inplace", "inplace", "unary", domain=("positive",), tol="transcendental", smooth="piecewise", kinks=(1.0, 0.5, 2.0),
     attrs={"call": {CHOICE: _INPLACE}}, calls={"method": "({0} * 1.0).{call_raw}"},
-    exports=tuple(f"Tensor.{c.split('(')[0]}" for c in _INPLACE), notes="autograd through an in-place op",
+    exports=tuple(dict.fromkeys(f"Tensor.{c.split('(')[0]}" for c in _INPLACE)), notes="autograd through an in-place op",
 ))
 _add(OpSpec(
     "addcmul_", "inplace", "ternary", arity=3, domain=("real", "real", "real"), grad=(0, 1, 2),
@@ -675,14 +673,13 @@ NOT_OPS = frozenset({
     "Tensor.clone", "Tensor.copy_", "Tensor.zero_", "Tensor.fill_", "Tensor.contiguous", "Tensor.is_contiguous",
     "Tensor.device", "Tensor.cpu", "Tensor.T", "Tensor.mT", "Tensor.element_size", "Tensor.nelement",
     "Tensor.is_floating_point", "Tensor.new_zeros", "Tensor.new_ones", "Tensor.new_full", "Tensor.new_tensor",
-    "Tensor.new_empty", "Tensor.uniform_", "Tensor.normal_", "Tensor.add_", "Tensor.sub_", "Tensor.mul_",
-    "Tensor.div_", "Tensor.clamp_", "Tensor.__setitem__", "Tensor.__len__", "Tensor.__iter__",
+    "Tensor.new_empty", "Tensor.uniform_", "Tensor.normal_", "Tensor.__setitem__", "Tensor.__len__", "Tensor.__iter__",
     "Tensor.__bool__", "Tensor.__float__", "Tensor.__int__", "Tensor.__index__", "Tensor.__repr__",
     "Tensor.__array__", "Tensor.__hash__", "Tensor.__format__", "Tensor.__reversed__", "Tensor.__contains__",
     "Tensor.version", "Tensor._version", "Tensor.equal", "Tensor.allclose", "Tensor.isnan", "Tensor.isinf",
     "Tensor.isfinite", "Tensor.type_as", "Tensor.view_as", "Tensor.expand_as", "Tensor.reshape_as",
     "Tensor.__deepcopy__", "Tensor.__copy__", "Tensor.__array_priority__", "Tensor.__iadd__",
-    "Tensor.__isub__", "Tensor.__imul__", "Tensor.__itruediv__", "Tensor.__abs__",
+    "Tensor.__isub__", "Tensor.__imul__", "Tensor.__itruediv__",
     "Tensor.__array_ufunc__", "Tensor.__array_function__", "Tensor.__dlpack__", "Tensor.is_cuda",
     "optim.Optimizer", "optim.lr_scheduler.LRScheduler",
 })

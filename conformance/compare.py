@@ -20,9 +20,9 @@ estimate ``|D(2h) - D(h)|`` (Richardson).
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +120,7 @@ def compare_arrays(quantity: str, actual: Any, expected: Any, dtype: str, tol_cl
         err = np.where(same, 0.0, err)
         err = np.where(np.isnan(err), np.inf, err)
         ratio = np.where(err == 0, 0.0, np.where(tol > 0, err / np.where(tol > 0, tol, 1.0), np.inf))
+        ratio = np.where(np.isnan(ratio) | ~np.isfinite(tol) & (err > 0), np.inf, ratio)  # inf vs other
         rel = np.where(err == 0, 0.0, err / np.maximum(np.abs(b64), np.finfo(np.float64).tiny))
     k = int(np.argmax(ratio))
     idx = np.unravel_index(k, b.shape)
@@ -171,6 +172,11 @@ def known_differences() -> list[dict[str, Any]]:
     return json.loads(KNOWN_DIFFERENCES_FILE.read_text())
 
 
+def quantity_matches(quantity: str, pattern: str) -> bool:
+    """``*`` is the only wildcard (brackets are literal: ``grad[*]`` matches ``grad[x0]``)."""
+    return re.fullmatch(re.escape(pattern).replace(r"\*", ".*"), quantity) is not None
+
+
 def match_known_difference(ops: list[str], oracle: str, edge_values: list[str],
                            failing: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The known difference explaining every failing check, if there is one."""
@@ -179,7 +185,7 @@ def match_known_difference(ops: list[str], oracle: str, edge_values: list[str],
             continue
         if kd.get("edge") and kd["edge"] not in edge_values:
             continue
-        if all(any(fnmatch.fnmatch(c["quantity"], q) for q in kd["quantities"]) for c in failing):
+        if all(any(quantity_matches(c["quantity"], q) for q in kd["quantities"]) for c in failing):
             return {"id": kd["id"], "reason": kd["reason"], "evidence": kd["evidence"]}
     return None
 

@@ -38,7 +38,7 @@ def exported_names(lib: ModuleType) -> list[str]:
                 names.add(prefix + n)
     tensor = getattr(lib, "Tensor", None)
     if tensor is not None:
-        for n, obj in inspect.getmembers(tensor):
+        for n, _ in inspect.getmembers(tensor):
             if n.startswith("_") and not (n.startswith("__") and n.endswith("__")):
                 continue
             if n.startswith("__") and n not in _DUNDER_OPS:

@@ -128,14 +128,19 @@ def run_property(kind: str, subject: str, backend: Any, max_examples: int) -> st
     from .strategies.nets import training_case
     from .strategies.ops import op_case
 
+    def check(case: Any) -> list[dict[str, Any]]:
+        if kind == "op":
+            return check_op_case(get(subject), case, backend)
+        if kind == "graph":
+            return check_graph_case(case, backend)
+        return check_train_case(case, backend)
+
     if kind == "op":
-        spec = get(subject)
-        strategy, check = op_case(spec), (lambda c: check_op_case(spec, c, backend))
+        strategy = op_case(get(subject))
     elif kind == "graph":
-        strategy, check = dag_case(), (lambda c: check_graph_case(c, backend))
+        strategy = dag_case()
     else:
         strategy = training_case(kind="training", optimizer=subject)
-        check = (lambda c: check_train_case(c, backend))
 
     @settings(max_examples=max_examples, derandomize=True, database=None, deadline=None, print_blob=False,
               suppress_health_check=list(HealthCheck))
@@ -180,3 +185,12 @@ def selftest(base_name: str | None = None, max_examples: int = 60,
             out(f"     unmodified {base_name} fails the same property: {clean.splitlines()[-1][:150]}")
     out("selftest " + ("passed" if ok else "FAILED") + f" (base backend: {base_name})")
     return 0 if ok else 1
+
+
+class PlantedExpSign(PlantedBackend):
+    """``--backend conformance.planted:PlantedExpSign``: minigrad (torch if absent) with exp's VJP negated."""
+
+    def __init__(self) -> None:
+        from .backends.minigrad import available
+
+        super().__init__("exp_sign", load_backend("minigrad" if available() else "torch"))

@@ -57,8 +57,8 @@ class Sink:
             rec["nodeid"] = rec.get("nodeid") or self.nodeid
             if rec["verdict"] != "pass" and final and getattr(self.recorder, "run_dir", None) is not None:
                 if rec.get("case") is not None:
-                    make = script or (lambda c: emit_repro(Case.from_json(c), rec["id"]))
-                    rec["repro"] = self.recorder.write_case(rec["id"], rec["case"], make(rec["case"]))
+                    text = script(rec["case"]) if script else emit_repro(Case.from_json(rec["case"]), rec["id"])
+                    rec["repro"] = self.recorder.write_case(rec["id"], rec["case"], text)
                 if arrays:
                     rec["arrays_file"] = self.recorder.write_arrays(rec["id"], arrays)
             self.recorder.add(rec)

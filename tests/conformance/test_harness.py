@@ -1,0 +1,159 @@
+"""The harness finds planted bugs (with a shrunk case naming the op) and stays quiet on the real backend."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from conformance import compare
+from conformance.checks import check_graph_case, check_op_case, failures
+from conformance.compare import compare_arrays, make_record
+from conformance.ir import Case, Leaf, Node
+from conformance.planted import BUGS, PlantedBackend, check_bug, run_property
+from conformance.strategies.dags import dag_case
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("bug", sorted(BUGS))
+def test_planted_bug_is_caught_and_named(bug: str, base_backend) -> None:  # noqa: ANN001
+    caught, msg = check_bug(bug, base_backend, max_examples=60)
+    assert caught, f"planted bug {bug} not caught: {msg}"
+
+
+@pytest.mark.parametrize("bug", sorted(BUGS))
+def test_unmodified_backend_passes_the_same_property(bug: str, base_backend) -> None:  # noqa: ANN001
+    name, kind = BUGS[bug]
+    assert run_property(kind, name, base_backend, 60) is None
+
+
+def test_shrunk_case_is_small(base_backend) -> None:  # noqa: ANN001
+    """Shrinking leaves a tiny exp case: one element, one node."""
+    msg = run_property("op", "exp", PlantedBackend("exp_sign", base_backend), 60)
+    assert msg is not None and "op exp" in msg and "grad[x0]" in msg
+
+
+def test_fd_oracle_is_independent_of_torch(base_backend) -> None:  # noqa: ANN001
+    """A wrong VJP fails the finite-difference oracle too (which never calls torch)."""
+    case = Case([Leaf("x0", np.array([0.3, -1.2]))], [Node(0, "exp", ["x0"], {}, "fn")], ["n0"],
+                [np.array([1.0, 0.5])], {"kind": "op", "fd_seed": 1})
+    from conformance.catalog import get
+
+    recs = check_op_case(get("exp"), case, PlantedBackend("exp_sign", base_backend))
+    assert {r["oracle"] for r in failures(recs)} == {"torch64", "torch32", "fd64"}
+    assert not failures(check_op_case(get("exp"), case, base_backend))
+
+
+def test_graph_failure_names_the_first_bad_node(base_backend) -> None:  # noqa: ANN001
+    planted = PlantedBackend("exp_sign", base_backend)
+    found = []
+
+    @settings(max_examples=200, derandomize=True, database=None, deadline=None,
+              suppress_health_check=list(HealthCheck))
+    @given(dag_case())
+    def prop(case: Case) -> None:
+        if "exp" not in case.ops():
+            return
+        bad = failures(check_graph_case(case, planted))
+        if bad:
+            found.append(bad[0])
+
+    prop()
+    assert found, "no failing DAG with exp drawn"
+    rec = found[0]
+    node = next(n for n in rec["case"]["nodes"] if n["id"] == rec["first_bad_node"])
+    assert node["op"] == "exp"
+    assert f"first bad node n{node['id']} = exp" in compare.describe_failure(rec)
+
+
+# ---- comparison semantics ----------------------------------------------------------------------------
+def test_nan_matches_nan_and_inf_must_match_sign() -> None:
+    ok = compare_arrays("q", np.array([np.nan, np.inf, 1.0]), np.array([np.nan, np.inf, 1.0]), "float64", "elementwise")
+    assert ok["ok"] and ok["ratio"] == 0.0
+    bad = compare_arrays("q", np.array([1.0, -np.inf]), np.array([1.0, np.inf]), "float64", "elementwise")
+    assert not bad["ok"] and bad["index"] == [1] and bad["ratio"] == "inf"
+    nan_vs_num = compare_arrays("q", np.array([np.nan]), np.array([0.0]), "float64", "elementwise")
+    assert not nan_vs_num["ok"]
+
+
+def test_tolerance_is_atol_plus_rtol_times_expected() -> None:
+    rtol, atol = compare.BASE["float64"]["rtol"], compare.BASE["float64"]["atol"]
+    b = np.array([2.0])
+    at_edge = compare_arrays("q", b + 0.999 * (atol + rtol * 2.0), b, "float64", "elementwise")
+    over = compare_arrays("q", b + 1.01 * (atol + rtol * 2.0), b, "float64", "elementwise")
+    assert at_edge["ok"] and not over["ok"]
+    assert math.isclose(over["ratio"], 1.01, rel_tol=1e-6)
+    scaled = compare_arrays("q", b + 3.9 * (atol + rtol * 2.0), b, "float64", "transcendental")
+    assert scaled["ok"]  # transcendental class: 4x
+
+
+def test_shape_dtype_and_integer_mismatches_fail() -> None:
+    assert not compare_arrays("q", np.zeros(3), np.zeros((3, 1)), "float64", "elementwise")["ok"]
+    assert not compare_arrays("q", np.zeros(3, np.float32), np.zeros(3), "float64", "elementwise")["ok"]
+    r = compare_arrays("q", np.array([1, 2, 4]), np.array([1, 2, 3]), "float64", "exact")
+    assert not r["ok"] and r["index"] == [2]
+
+
+def test_record_shape_and_known_difference_matching(monkeypatch: pytest.MonkeyPatch) -> None:
+    chk = compare_arrays("grad[x0]", np.array([1.0]), np.array([2.0]), "float64", "elementwise")
+    rec = make_record(kind="op", subject="exp", ops=["exp"], oracle="torch64", dtype="float64", backend="b",
+                      checks=[chk], case={"c": 1}, digest="d", edge_values=["zero"])
+    assert rec["verdict"] == "fail" and rec["worst"] is chk and rec["case"] == {"c": 1}
+    json.dumps(rec, allow_nan=False)
+    kd = [{"id": "kd1", "ops": ["exp"], "oracles": ["torch64"], "quantities": ["grad[*]"], "edge": "zero",
+           "reason": "r", "evidence": "e", "case": None}]
+    monkeypatch.setattr(compare, "known_differences", lambda: kd)
+    rec2 = make_record(kind="op", subject="exp", ops=["exp"], oracle="torch64", dtype="float64", backend="b",
+                       checks=[chk], case=None, digest="d", edge_values=["zero"])
+    assert rec2["verdict"] == "known_difference" and rec2["known_difference"]["id"] == "kd1"
+    rec3 = make_record(kind="op", subject="exp", ops=["exp"], oracle="torch64", dtype="float64", backend="b",
+                       checks=[chk], case=None, digest="d", edge_values=[])
+    assert rec3["verdict"] == "fail"
+
+
+# ---- the command line ----------------------------------------------------------------------------------
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    return subprocess.run([sys.executable, "-m", "conformance", *args], capture_output=True, text=True, env=env,
+                          cwd=cwd, timeout=300)
+
+
+def test_cli_run_and_repro_find_a_planted_bug(tmp_path: Path) -> None:
+    run = _cli("run", "--profile", "quick", "--ops", "exp", "--backend", "conformance.planted:PlantedExpSign",
+               "--report", str(tmp_path / "bad"), cwd=tmp_path)
+    assert run.returncode != 0, run.stdout[-2000:]
+    results = json.loads((tmp_path / "bad" / "results.json").read_text())
+    fails = [r for r in results["records"] if r["verdict"] == "fail"]
+    assert fails and all(r["subject"] == "exp" for r in fails)
+    case_file = tmp_path / "bad" / fails[0]["repro"]["case_file"]
+    assert (tmp_path / "bad" / fails[0]["repro"]["script_file"]).exists()
+    bad = _cli("repro", str(case_file), "--backend", "conformance.planted:PlantedExpSign", cwd=tmp_path)
+    assert bad.returncode == 1 and "DISCREPANCY" in bad.stdout
+    good = _cli("repro", str(case_file), "--backend", "torch", cwd=tmp_path)
+    assert good.returncode == 0, good.stdout
+
+
+def test_cli_run_passes_on_the_reference(tmp_path: Path) -> None:
+    run = _cli("run", "--profile", "quick", "--ops", "exp,relu", "--backend", "torch", "--report",
+               str(tmp_path / "ok"), cwd=tmp_path)
+    assert run.returncode == 0, run.stdout[-2000:]
+    results = json.loads((tmp_path / "ok" / "results.json").read_text())
+    assert {"exp", "relu"} <= {r["subject"] for r in results["records"]}
+    assert (tmp_path / "ok" / "junit.xml").exists()
+
+
+def test_suite_runs_without_the_plugin(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "CONFORMANCE_BACKEND": "torch", "CONFORMANCE_PROFILE": "quick"}
+    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--pyargs",
+                          "conformance.suite.test_ops", "-k", "test_op and (exp or abs)"],
+                         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert out.returncode == 0, out.stdout[-2000:]
+    assert "passed" in out.stdout
