@@ -15,7 +15,7 @@ PROFILES = ("quick", "ci", "nightly")
 #: max_examples per test kind (an "op" test runs once per catalogue entry)
 EXAMPLES: dict[str, dict[str, int]] = {
     "quick": {"op": 12, "graph": 30, "network": 8, "training": 8, "init": 1},
-    "ci": {"op": 100, "graph": 600, "network": 150, "training": 60, "init": 3},
+    "ci": {"op": 150, "graph": 1000, "network": 200, "training": 80, "init": 3},
     "nightly": {"op": 500, "graph": 3000, "network": 300, "training": 400, "init": 5},
 }
 

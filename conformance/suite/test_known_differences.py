@@ -1,0 +1,25 @@
+"""Every deliberate divergence in known_differences.json must still exist (else the entry is stale)."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance import catalog
+from conformance.checks import check_op_case, check_train_case
+from conformance.compare import known_differences
+from conformance.ir import Case
+
+
+@pytest.mark.parametrize("kd", known_differences(), ids=lambda kd: kd["id"])
+def test_known_difference_still_exists(kd, backend, sink) -> None:  # noqa: ANN001
+    """Replay the entry's evidence case: it must still differ from torch, and be recognised as this entry."""
+    data = kd["case"]
+    if "nodes" in data:
+        case = Case.from_json(data)
+        records = check_op_case(catalog.get(case.nodes[0].op), case, backend)
+    else:
+        records = check_train_case(data, backend)
+    matched = [r for r in records if (r.get("known_difference") or {}).get("id") == kd["id"]]
+    assert matched, (f"known difference {kd['id']} ({kd['reason']}) no longer shows: the backend now matches torch "
+                     f"on its evidence case; remove the entry from known_differences.json")
+    sink.submit(records)
