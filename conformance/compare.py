@@ -168,7 +168,10 @@ KNOWN_DIFFERENCES_FILE = Path(__file__).with_name("known_differences.json")
 
 
 def known_differences() -> list[dict[str, Any]]:
-    """Deliberate divergences from torch: ``id, ops, oracles, quantities, edge, reason, evidence, case``."""
+    """Deliberate divergences from torch of one ``backend`` (default minigrad): ``id, ops, oracles, quantities``
+    (``*`` wildcard), optional ``edge``
+    (an edge-value tag the case must have) and ``when`` (a name in :data:`CONDITIONS`), ``reason``, ``evidence``,
+    and ``case``: the IR case that shows it (replayed by the suite; the entry goes stale when it passes)."""
     return json.loads(KNOWN_DIFFERENCES_FILE.read_text())
 
 
@@ -177,13 +180,39 @@ def quantity_matches(quantity: str, pattern: str) -> bool:
     return re.fullmatch(re.escape(pattern).replace(r"\*", ".*"), quantity) is not None
 
 
-def match_known_difference(ops: list[str], oracle: str, edge_values: list[str],
-                           failing: list[dict[str, Any]]) -> dict[str, Any] | None:
+def _zero_variance(case: dict[str, Any]) -> bool:
+    """Some reduced slice of the std/var input has all-equal values (std is not differentiable there)."""
+    from .ir import decode_array
+
+    if not case or "nodes" not in case:
+        return False
+    leaves = {lf["name"]: lf for lf in case["leaves"]}
+    for node in case["nodes"]:
+        if node["op"] not in ("std", "var") or node["inputs"][0] not in leaves:
+            continue
+        x = decode_array(leaves[node["inputs"][0]])
+        dim = node["attrs"].get("dim")
+        axis = None if dim is None or x.ndim == 0 else tuple(np.atleast_1d(dim) % x.ndim)
+        if x.size and (np.ptp(x, axis=axis) == 0).any():
+            return True
+    return False
+
+
+#: named conditions a known difference can require of the case (``"when"``)
+CONDITIONS = {"zero_variance": _zero_variance}
+
+
+def match_known_difference(ops: list[str], oracle: str, edge_values: list[str], failing: list[dict[str, Any]],
+                           case: dict[str, Any] | None = None, backend: str = "minigrad") -> dict[str, Any] | None:
     """The known difference explaining every failing check, if there is one."""
     for kd in known_differences():
+        if kd.get("backend", "minigrad") != backend.split("+")[0]:
+            continue
         if oracle not in kd["oracles"] or not set(kd["ops"]) & set(ops):
             continue
         if kd.get("edge") and kd["edge"] not in edge_values:
+            continue
+        if kd.get("when") and not CONDITIONS[kd["when"]](case or {}):
             continue
         if all(any(quantity_matches(c["quantity"], q) for q in kd["quantities"]) for c in failing):
             return {"id": kd["id"], "reason": kd["reason"], "evidence": kd["evidence"]}
@@ -204,7 +233,7 @@ def make_record(*, kind: str, subject: str, ops: list[str], oracle: str, dtype: 
     if verdict is None:
         verdict = "pass"
         if failing:
-            kd = match_known_difference(ops, oracle, edge_values, failing)
+            kd = match_known_difference(ops, oracle, edge_values, failing, case, backend)
             verdict = "known_difference" if kd else "fail"
     keep = verdict != "pass"
     return {

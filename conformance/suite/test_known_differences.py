@@ -13,6 +13,8 @@ from conformance.ir import Case
 @pytest.mark.parametrize("kd", known_differences(), ids=lambda kd: kd["id"])
 def test_known_difference_still_exists(kd, backend, sink) -> None:  # noqa: ANN001
     """Replay the entry's evidence case: it must still differ from torch, and be recognised as this entry."""
+    if kd.get("backend", "minigrad") != backend.name:
+        pytest.skip(f"a known difference of {kd.get('backend', 'minigrad')}, not of {backend.name}")
     data = kd["case"]
     if "nodes" in data:
         case = Case.from_json(data)

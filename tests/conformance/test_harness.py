@@ -104,17 +104,17 @@ def test_shape_dtype_and_integer_mismatches_fail() -> None:
 
 def test_record_shape_and_known_difference_matching(monkeypatch: pytest.MonkeyPatch) -> None:
     chk = compare_arrays("grad[x0]", np.array([1.0]), np.array([2.0]), "float64", "elementwise")
-    rec = make_record(kind="op", subject="exp", ops=["exp"], oracle="torch64", dtype="float64", backend="b",
+    rec = make_record(kind="op", subject="exp", ops=["exp"], oracle="torch64", dtype="float64", backend="minigrad",
                       checks=[chk], case={"c": 1}, digest="d", edge_values=["zero"])
     assert rec["verdict"] == "fail" and rec["worst"] is chk and rec["case"] == {"c": 1}
     json.dumps(rec, allow_nan=False)
     kd = [{"id": "kd1", "ops": ["exp"], "oracles": ["torch64"], "quantities": ["grad[*]"], "edge": "zero",
            "reason": "r", "evidence": "e", "case": None}]
     monkeypatch.setattr(compare, "known_differences", lambda: kd)
-    rec2 = make_record(kind="op", subject="exp", ops=["exp"], oracle="torch64", dtype="float64", backend="b",
+    rec2 = make_record(kind="op", subject="exp", ops=["exp"], oracle="torch64", dtype="float64", backend="minigrad",
                        checks=[chk], case=None, digest="d", edge_values=["zero"])
     assert rec2["verdict"] == "known_difference" and rec2["known_difference"]["id"] == "kd1"
-    rec3 = make_record(kind="op", subject="exp", ops=["exp"], oracle="torch64", dtype="float64", backend="b",
+    rec3 = make_record(kind="op", subject="exp", ops=["exp"], oracle="torch64", dtype="float64", backend="minigrad",
                        checks=[chk], case=None, digest="d", edge_values=[])
     assert rec3["verdict"] == "fail"
 
