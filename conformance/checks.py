@@ -15,7 +15,7 @@ import numpy as np
 from . import catalog
 from .compare import compare_arrays, describe_failure, make_record
 from .ir import Case, Evaluation, Leaf, Node, evaluate
-from .oracles import fd_check, torch_oracle
+from .oracles import fd_check, jacobians, torch_oracle
 
 
 class HarnessRejected(Exception):
@@ -47,6 +47,24 @@ def compare_evaluations(case: Case, actual: Evaluation, expected: Evaluation, dt
         checks.append(compare_arrays(f"grad[{name}]", actual.grads.get(name, np.zeros_like(g)), g, dtype,
                                      tol_class, factor, mag))
     return checks
+
+
+def explain(case: Case, backend: Any, actual: Evaluation, expected: Evaluation,
+            checks: list[dict[str, Any]]) -> dict[str, Any]:
+    """Arrays for a failing record (schema ``arrays_file``): expected/actual of every failing quantity, and
+    the full Jacobians of both libraries when the case is small (the VJP checks only project them)."""
+    values = {f"out[{i}]": (a, b) for i, (a, b) in enumerate(zip(actual.outputs, expected.outputs))}
+    values.update({f"grad[{k}]": (actual.grads.get(k), g) for k, g in expected.grads.items()})
+    arrays: dict[str, Any] = {c["quantity"]: {"expected": values[c["quantity"]][1], "actual": values[c["quantity"]][0]}
+                              for c in checks if not c["ok"] and c["quantity"] in values}
+    try:
+        jb, jt = jacobians(case, backend), jacobians(case, torch_backend())
+    except Exception:  # noqa: BLE001 - explanation only; the record already says what failed
+        return arrays
+    for name in (jt or {}):
+        if jb and name in jb:
+            arrays[f"jacobian[{name}]"] = {"expected": jt[name], "actual": jb[name]}
+    return arrays
 
 
 def _case_dtypes(case: Case) -> list[str]:
@@ -93,6 +111,8 @@ def _check_case(case: Case, backend: Any, *, kind: str, subject: str, tol_class:
             checks = compare_evaluations(cd, actual, expected, dtype, tol_class, factor)
             rec = make_record(oracle=oracle, checks=checks, case=cd.to_json(),
                               duration_s=time.perf_counter() - t0, **common)
+            if rec["verdict"] != "pass":
+                rec["_arrays"] = explain(cd, backend, actual, expected, checks)
             if rec["verdict"] == "fail" and kind == "graph":
                 rec["first_bad_node"] = localize(cd, backend)
             records.append(rec)

@@ -74,10 +74,11 @@ def pytest_argv(args: argparse.Namespace, run_dir: Path) -> list[str]:
     """The pytest command line for ``run``."""
     command = "python -m conformance " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] \
         else "python -m conformance run"
+    # "--opt=value" tokens: pytest would otherwise take a path value for a test path when finding rootdir
     pa = ["-p", "conformance.plugin", "--pyargs", "conformance.suite" + (".test_ops" if args.ops else ""),
-          "--conformance-report", str(run_dir), "--junitxml", str(run_dir / "junit.xml"),
-          "--conformance-profile", args.profile, "--conformance-backend", args.backend,
-          "--conformance-command", command, "-q", "-p", "no:cacheprovider", "-o", "console_output_style=classic"]
+          f"--conformance-report={run_dir}", f"--junitxml={run_dir / 'junit.xml'}",
+          f"--conformance-profile={args.profile}", f"--conformance-backend={args.backend}",
+          f"--conformance-command={command}", "-q", "-p", "no:cacheprovider", "-o", "console_output_style=classic"]
     if args.seed is not None:
         pa += ["--conformance-seed", str(args.seed), f"--hypothesis-seed={args.seed}"]
     if str(args.workers) not in ("0", "1"):

@@ -83,3 +83,27 @@ def fd_check(case: Case, backend: Any, grads: dict[str, np.ndarray], ref_grads: 
     analytic = float(sum(float(np.sum(grads[k].astype(np.float64) * dirs[k])) for k in dirs))
     atol = FD_ATOL * max(1.0, terms) + 4 * eps * abs(f0) / h + truncation
     return scalar_check("vjp.u", analytic, float(central), FD_RTOL, atol)
+
+
+#: full Jacobians are computed only to explain a failure, and only up to this many output elements
+JACOBIAN_MAX_OUTPUTS = 64
+
+
+def jacobians(case: Case, backend: Any) -> dict[str, np.ndarray] | None:
+    """``{leaf: J}`` with ``J[i, j] = d out_flat[i] / d leaf_flat[j]`` (all float outputs concatenated), by one
+    VJP per output element; None when the outputs are too large to be worth it."""
+    shapes = [None if c is None else c.shape for c in case.cotangents]
+    sizes = [0 if s is None else int(np.prod(s)) for s in shapes]
+    total = sum(sizes)
+    if total == 0 or total > JACOBIAN_MAX_OUTPUTS or not case.grad_leaves():
+        return None
+    rows: dict[str, list[np.ndarray]] = {lf.name: [] for lf in case.grad_leaves()}
+    for k, size in enumerate(sizes):
+        for e in range(size):
+            cots = [None if s is None else np.zeros(s, dtype=case.cotangents[i].dtype) for i, s in enumerate(shapes)]
+            cots[k].reshape(-1)[e] = 1.0
+            one = Case(case.leaves, case.nodes, case.outputs, cots, case.meta)
+            ev = evaluate(one, backend)
+            for name in rows:
+                rows[name].append(ev.grads[name].astype(np.float64).reshape(-1))
+    return {name: np.stack(r) for name, r in rows.items()}
