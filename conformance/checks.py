@@ -164,6 +164,14 @@ def kink_neighbourhood(spec: catalog.OpSpec, case: Case) -> dict[str, np.ndarray
         gap = node.attrs["margin"] - xm[np.arange(len(t)), t][:, None] + xm
         rows = (np.abs(gap) <= KINK_RADIUS * np.maximum(1.0, np.abs(xm))).any(axis=1)
         return {node.inputs[0]: np.broadcast_to(rows[:, None], xm.shape).reshape(x.shape)}
+    if spec.name == "std":  # sqrt of the variance: not differentiable where a reduced slice is constant
+        dim = node.attrs.get("dim")
+        axis = None if dim is None or x.ndim == 0 else tuple(int(d) % x.ndim for d in np.atleast_1d(dim))
+        if x.size == 0:
+            return {}
+        spread = np.ptp(x, axis=axis, keepdims=True) if axis is None or axis else np.zeros_like(x)
+        near = spread <= KINK_RADIUS * np.maximum(1.0, np.max(np.abs(x), axis=axis, keepdims=True))
+        return {node.inputs[0]: np.broadcast_to(near, x.shape)}
     if spec.family == "loss_pointwise" and spec.name != "hinge_embedding_loss":
         t = leaves[node.inputs[1]]
         d = x - t

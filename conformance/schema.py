@@ -83,6 +83,20 @@ Extensions (plugin/report, documented here as the contract):
   using the matching check's atol/rtol.
 * ``cases/<id>.json`` holds the IR case text and ``repro/<id>.py`` the standalone script
   (``recorder.write_case``); the record's ``repro`` field points at them, relative to the run folder.
+
+Extensions by the harness (conformance/ir.py, checks.py, strategies/nets.py):
+
+- a check may carry ``"note"``: why it failed without a number (``"shape/dtype [3] float32 != expected [3]
+  float64"``); such checks have ``ratio`` ``"inf"`` and ``index`` null. Every value and gradient must have the
+  oracle's dtype.
+- ``case`` is an IR case (``conformance/ir.py``: the shape above plus an optional per-node ``"form"``, which
+  call template of the op was used, and a top-level ``"meta"``: ``kind``, ``vjp`` = ``backward`` | ``grad``,
+  ``edge_values``, ``fd_seed``, ``dtype``), or for kind network/training a training case
+  (``conformance/strategies/nets.py``: model, params, loss, batches, steps, optimizer, scheduler, clip).
+  Non-finite attribute floats are written ``{"float": "inf"}``.
+- ``arrays_file`` holds ``{quantity: {"expected", "actual"}}`` for every failing quantity, plus
+  ``jacobian[<leaf>]`` (rows = output elements, columns = leaf elements) when the case is small.
+- ``known_difference`` entries come from ``conformance/known_differences.json`` (see ``compare.known_differences``).
 """
 
 from __future__ import annotations
