@@ -391,3 +391,36 @@ def check_param_utils(backend: Any, seed: int, nodeid: str = "") -> list[dict[st
         return [make_record(checks=[], verdict="error", message=_err(e), **common)]
     checks = [compare_arrays(k, actual.get(k, np.zeros(0)), v, "float64", "reduction") for k, v in expected.items()]
     return [make_record(checks=checks, duration_s=time.perf_counter() - t0, **common)]
+
+
+def check_dropout_property(backend: Any, p: float, seed: int, dtype: str = "float64",
+                           nodeid: str = "") -> list[dict[str, Any]]:
+    """Random dropout (0 < p < 1) cannot be compared value by value (the random streams differ); torch's
+    semantics are checked instead: every output is 0 or x / (1 - p), the dropped fraction is p within 6
+    standard errors, and the gradient is v / (1 - p) where kept and 0 where dropped."""
+    from .compare import scalar_check
+
+    rng = np.random.default_rng(seed)
+    n = 4000
+    x = (rng.uniform(0.5, 2.0, n) * rng.choice([-1.0, 1.0], n)).astype(dtype)
+    v = rng.standard_normal(n).astype(dtype)
+    t0 = time.perf_counter()
+    common = dict(kind="op", subject="dropout", ops=["dropout"], oracle="torch64" if dtype == "float64" else "torch32",
+                  dtype=dtype, backend=getattr(backend, "name", "backend"), nodeid=nodeid,
+                  case={"property": "dropout", "p": p, "seed": seed, "dtype": dtype}, digest=f"random-{p}-{seed}")
+    try:
+        backend.lib.manual_seed(seed)
+        xt = backend.leaf(x, True)
+        yt = backend.apply(catalog.get("dropout"), "F", [xt], {"p": p, "training": True})
+        g = backend.vjp([yt], [v], [xt])[0]
+        y = backend.to_numpy(yt)
+    except Exception as e:  # noqa: BLE001
+        return [make_record(checks=[], verdict="error", message=_err(e), **common)]
+    kept = y != 0
+    scale = 1.0 / (1.0 - p)
+    expect_y = np.where(kept, x * np.asarray(scale, dtype=dtype), 0).astype(dtype)
+    expect_g = np.where(kept, v * np.asarray(scale, dtype=dtype), 0).astype(dtype)
+    checks = [compare_arrays("out[0]", y, expect_y, dtype, "elementwise"),
+              compare_arrays("grad[x0]", np.zeros_like(x) if g is None else g, expect_g, dtype, "elementwise"),
+              scalar_check("dropped_fraction", float(1 - kept.mean()), p, 0.0, 6 * np.sqrt(p * (1 - p) / n))]
+    return [make_record(checks=checks, duration_s=time.perf_counter() - t0, **common)]

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, reject, settings
 
 from conformance import profiles
-from conformance.checks import HarnessRejected, check_op_case
+from conformance.checks import HarnessRejected, check_dropout_property, check_op_case
 from conformance.strategies.ops import all_op_specs, op_case
 
 SPECS = all_op_specs()
@@ -34,3 +34,12 @@ def test_op(spec, backend, sink) -> None:  # noqa: ANN001
         sink.submit(records)
 
     prop()
+
+
+@pytest.mark.parametrize("p", [0.1, 0.5, 0.9])
+@pytest.mark.skipif(not _selected("dropout"), reason="--ops excludes dropout")
+def test_dropout_random(p, backend, sink) -> None:  # noqa: ANN001
+    """Random dropout as a property: outputs 0 or x / (1 - p), dropped fraction p, matching gradient."""
+    for seed in range(profiles.examples("init")):
+        for dtype in ("float64", "float32"):
+            sink.submit(check_dropout_property(backend, p, seed, dtype))
