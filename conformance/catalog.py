@@ -486,8 +486,9 @@ _add(OpSpec("positive", "arithmetic", "unary", calls={"op": "(+{0})"}, tol="exac
             notes="operator form only (minigrad has no torch.positive)"))
 _add(OpSpec(
     "remainder", "arithmetic", "binary", arity=2, domain=("real", "nonzero"), grad=(0, 1), smooth="piecewise",
-    calls={"op": "({0} % {1})"}, exports=("Tensor.__mod__", "Tensor.__rmod__"),
-    notes="operator form only (minigrad has no torch.remainder); sign of the divisor; d/dy = -floor(x / y)",
+    calls={"op": "({0} % {1})", "fn": "T.remainder({0}, {1})", "method": "{0}.remainder({1})"},
+    exports=("remainder", "Tensor.remainder", "Tensor.__mod__", "Tensor.__rmod__"),
+    notes="sign of the divisor; d/dy = -floor(x / y)",
 ))
 _add(OpSpec(
     "floor_divide", "arithmetic", "binary", arity=2, domain=("real", "nonzero"), grad=(), smooth="none",
@@ -685,10 +686,7 @@ NOT_OPS = frozenset({
 })
 
 #: Names minigrad exports that torch 2.13 does not have: no reference to compare them with.
-NOT_IN_TORCH = frozenset({
-    "linalg_vector_norm", "Tensor.cat", "Tensor.concat", "Tensor.concatenate", "Tensor.stack", "Tensor.hstack",
-    "Tensor.vstack",
-})
+NOT_IN_TORCH: frozenset[str] = frozenset()
 
 
 def get(name: str) -> OpSpec:

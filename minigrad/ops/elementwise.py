@@ -138,6 +138,25 @@ class Pow(Op):
         return ga, gb
 
 
+class Remainder(Op):
+    """Python-style modulus (sign of the divisor); d/da = 1, d/db = -floor(a / b), as torch."""
+
+    name = "Remainder"
+
+    @staticmethod
+    def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b if ctx.needs_input_grad[1] else None)
+        ctx.shapes = (a.shape, b.shape)
+        return np.remainder(a, b)
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
+        a, b = ctx.saved_tensors
+        sa, sb = ctx.shapes
+        gb = sum_to(-g * np.floor_divide(a, b), sb) if ctx.needs_input_grad[1] else None
+        return sum_to(g, sa), gb
+
+
 class Maximum(Op):
     name = "Maximum"
 
@@ -217,6 +236,12 @@ def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001 - torch's name
     return _binary(Pow, "pow", input, exponent)
 
 
+@export(methods=("remainder",))
+def remainder(input: Any, other: Any) -> Tensor:
+    """input - floor(input / other) * other, computed exactly (the ``%`` operator)."""
+    return _binary(Remainder, "remainder", input, other)
+
+
 @export(methods=("maximum",))
 def maximum(input: Tensor, other: Tensor) -> Tensor:
     check_tensor(input, "maximum"), check_tensor(other, "maximum", "other")
@@ -232,349 +257,100 @@ def minimum(input: Tensor, other: Tensor) -> Tensor:
 # ---------------------------------------------------------------------------------------------
 # Unary math. Each forward saves what its derivative needs (input or output).
 # ---------------------------------------------------------------------------------------------
-class Neg(Op):
-    name = "Neg"
-
-    @staticmethod
-    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
-        return -x
-
-    @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
-        return (-g,)
-
-
-class Abs(Op):
-    name = "Abs"
-
-    @staticmethod
-    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
-        ctx.save_for_backward(x)
-        return np.abs(x)
-
-    @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
-        (x,) = ctx.saved_tensors
-        return (g * ctx.xp.sign(x),)  # abs'(0) = sign(0) = 0
-
-
-class Sign(Op):
-    name = "Sign"
-
-    @staticmethod
-    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
-        ctx.shape = x.shape
-        return np.sign(x)
-
-    @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
-        return (np.zeros_like(g),)
-
-
-class Exp(Op):
-    name = "Exp"
-
-    @staticmethod
-    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
-        out = np.exp(x)
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
-        (out,) = ctx.saved_tensors
-        return (g * out,)
-
-
-class Exp2(Op):
-    name = "Exp2"
-
-    @staticmethod
-    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
-        out = np.exp2(x)
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
-        (out,) = ctx.saved_tensors
-        return (g * out * _LN2,)
-
-
-class Expm1(Op):
-    name = "Expm1"
-
-    @staticmethod
-    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
-        out = np.expm1(x)
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
-        (out,) = ctx.saved_tensors
-        return (g * (out + 1),)
-
-
-class Log(Op):
-    name = "Log"
-
-    @staticmethod
-    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
-        ctx.save_for_backward(x)
-        return np.log(x)
-
-    @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
-        (x,) = ctx.saved_tensors
-        return (g / x,)
-
-
-class Log2(Op):
-    name = "Log2"
-
-    @staticmethod
-    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
-        ctx.save_for_backward(x)
-        return np.log2(x)
-
-    @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
-        (x,) = ctx.saved_tensors
-        return (g / (x * _LN2),)
-
-
-class Log10(Op):
-    name = "Log10"
-
-    @staticmethod
-    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
-        ctx.save_for_backward(x)
-        return np.log10(x)
-
-    @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
-        (x,) = ctx.saved_tensors
-        return (g / (x * _LN10),)
-
-
-class Log1p(Op):
-    name = "Log1p"
-
-    @staticmethod
-    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
-        ctx.save_for_backward(x)
-        return np.log1p(x)
-
-    @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
-        (x,) = ctx.saved_tensors
-        return (g / (x + 1),)
-
-
-class Sqrt(Op):
-    name = "Sqrt"
-
-    @staticmethod
-    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
-        out = np.sqrt(x)
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
-        (out,) = ctx.saved_tensors
-        return (g / (2 * out),)  # sqrt'(0) = inf, as torch
-
-
-class Rsqrt(Op):
-    name = "Rsqrt"
-
-    @staticmethod
-    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
-        out = 1 / np.sqrt(x)
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
-        (out,) = ctx.saved_tensors
-        return (-0.5 * g * out * out * out,)
-
-
-class Sin(Op):
-    name = "Sin"
-
-    @staticmethod
-    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
-        ctx.save_for_backward(x)
-        return np.sin(x)
-
-    @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
-        (x,) = ctx.saved_tensors
-        return (g * ctx.xp.cos(x),)
-
-
-class Cos(Op):
-    name = "Cos"
-
-    @staticmethod
-    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
-        ctx.save_for_backward(x)
-        return np.cos(x)
-
-    @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
-        (x,) = ctx.saved_tensors
-        return (-g * ctx.xp.sin(x),)
-
-
-class Tan(Op):
-    name = "Tan"
-
-    @staticmethod
-    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
-        out = np.tan(x)
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
-        (out,) = ctx.saved_tensors
-        return (g * (1 + out * out),)
-
-
-class Tanh(Op):
-    name = "Tanh"
-
-    @staticmethod
-    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
-        out = np.tanh(x)
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
-        (out,) = ctx.saved_tensors
-        return (g * (1 - out * out),)
-
-
 def sigmoid_array(x: np.ndarray) -> np.ndarray:
     """Stable logistic: never evaluates exp of a large positive number."""
     z = np.exp(-np.abs(x))
     return np.where(x >= 0, 1 / (1 + z), z / (1 + z)).astype(x.dtype, copy=False)
 
 
-class Sigmoid(Op):
-    name = "Sigmoid"
+class Pointwise(Op):
+    """A unary op given as data: its forward function and its derivative formula.
 
-    @staticmethod
-    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
-        out = sigmoid_array(x)
-        ctx.save_for_backward(out)
+    ``derivative(xp, v)`` is the local derivative, written in terms of the saved value ``v``: the
+    input when ``uses == "input"``, the output when ``uses == "output"`` (as torch's
+    derivatives.yaml does); backward multiplies it by the incoming gradient.
+    """
+
+    fn: Any = None
+    derivative: Any = None
+    uses = "input"
+
+    @classmethod
+    def forward(cls, ctx: Context, x: np.ndarray) -> np.ndarray:  # type: ignore[override]
+        out = np.asarray(cls.fn(x))
+        if cls.uses == "input":
+            ctx.save_for_backward(x)
+        elif cls.uses == "output":
+            ctx.save_for_backward(out)
+        else:
+            ctx.shape = x.shape
         return out
 
-    @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
-        (out,) = ctx.saved_tensors
-        return (g * out * (1 - out),)
+    @classmethod
+    def backward(cls, ctx: Context, g: np.ndarray) -> tuple[Any, ...]:  # type: ignore[override]
+        if cls.uses is None:
+            return (cls.derivative(ctx.xp, g),)
+        (v,) = ctx.saved_tensors
+        return (g * cls.derivative(ctx.xp, v),)
 
 
-class Relu(Op):
-    name = "Relu"
+_SQRT_PI = math.sqrt(math.pi)
 
-    @staticmethod
-    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
-        out = np.maximum(x, 0).astype(x.dtype, copy=False)
-        ctx.save_for_backward(out)
-        return out
+#: name -> (forward, derivative(xp, saved), saved value, keeps integer dtype, docstring)
+UNARY_OPS: dict[str, tuple[Any, Any, str | None, bool, str]] = {
+    # uses=None: the "derivative" maps the incoming gradient directly
+    "neg": (np.negative, lambda xp, g: -g, None, True, "-input."),
+    "sign": (np.sign, lambda xp, g: xp.zeros_like(g), None, True, "sign(input); gradient 0 everywhere."),
+    "abs": (np.abs, lambda xp, x: xp.sign(x), "input", True, "|input|; gradient sign(input), 0 at 0."),
+    "relu": (lambda x: np.maximum(x, 0).astype(x.dtype, copy=False), lambda xp, out: out > 0, "output", True,
+             "max(input, 0); gradient 0 at 0."),
+    "square": (lambda x: x * x, lambda xp, x: 2 * x, "input", True, "input * input."),
+    "exp": (np.exp, lambda xp, out: out, "output", False, "e ** input."),
+    "exp2": (np.exp2, lambda xp, out: out * _LN2, "output", False, "2 ** input."),
+    "expm1": (np.expm1, lambda xp, out: out + 1, "output", False, "exp(input) - 1, accurate near 0."),
+    "log": (np.log, lambda xp, x: 1 / x, "input", False, "Natural logarithm."),
+    "log2": (np.log2, lambda xp, x: 1 / (x * _LN2), "input", False, "Base-2 logarithm."),
+    "log10": (np.log10, lambda xp, x: 1 / (x * _LN10), "input", False, "Base-10 logarithm."),
+    "log1p": (np.log1p, lambda xp, x: 1 / (x + 1), "input", False, "log(1 + input), accurate near 0."),
+    "sqrt": (np.sqrt, lambda xp, out: 1 / (2 * out), "output", False, "Square root; gradient inf at 0."),
+    "rsqrt": (lambda x: 1 / np.sqrt(x), lambda xp, out: -0.5 * out * out * out, "output", False, "1 / sqrt(input)."),
+    "sin": (np.sin, lambda xp, x: xp.cos(x), "input", False, "Sine."),
+    "cos": (np.cos, lambda xp, x: -xp.sin(x), "input", False, "Cosine."),
+    "tan": (np.tan, lambda xp, out: 1 + out * out, "output", False, "Tangent."),
+    "tanh": (np.tanh, lambda xp, out: 1 - out * out, "output", False, "Hyperbolic tangent."),
+    "sigmoid": (sigmoid_array, lambda xp, out: out * (1 - out), "output", False,
+                "Logistic function 1 / (1 + exp(-input)), stable for large |input|."),
+    "reciprocal": (lambda x: 1 / x, lambda xp, out: -out * out, "output", False, "1 / input."),
+    "erf": (erf_array, lambda xp, x: (2 / _SQRT_PI) * xp.exp(-x * x), "input", False, "Error function."),
+    "floor": (lambda x: np.floor(x) if x.dtype.kind == "f" else x.copy(), lambda xp, g: xp.zeros_like(g), None, True, "Round down (gradient 0, as torch)."),
+    "ceil": (lambda x: np.ceil(x) if x.dtype.kind == "f" else x.copy(), lambda xp, g: xp.zeros_like(g), None, True, "Round up (gradient 0)."),
+    "round": (lambda x: np.round(x) if x.dtype.kind == "f" else x.copy(), lambda xp, g: xp.zeros_like(g), None, True, "Round half to even (gradient 0)."),
+}
 
-    @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
-        (out,) = ctx.saved_tensors
-        return (g * (out > 0),)  # relu'(0) = 0
-
-
-class Reciprocal(Op):
-    name = "Reciprocal"
-
-    @staticmethod
-    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
-        out = 1 / x
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
-        (out,) = ctx.saved_tensors
-        return (-g * out * out,)
-
-
-class Square(Op):
-    name = "Pow"  # torch records square as PowBackward0
-
-    @staticmethod
-    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
-        ctx.save_for_backward(x)
-        return x * x
-
-    @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
-        (x,) = ctx.saved_tensors
-        return (2 * g * x,)
+_NODE_NAMES = {"square": "Pow"}  # torch's grad_fn name where it differs from the op's
 
 
-class Erf(Op):
-    name = "Erf"
+def _define_unary(name: str) -> None:
+    fn, derivative, uses, keeps_int, doc = UNARY_OPS[name]
+    op = type(
+        name.capitalize(),
+        (Pointwise,),
+        {"name": _NODE_NAMES.get(name, name.capitalize()), "fn": staticmethod(fn),
+         "derivative": staticmethod(derivative), "uses": uses, "__doc__": doc},
+    )
 
-    @staticmethod
-    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
-        ctx.save_for_backward(x)
-        return erf_array(x)
+    def public(input: Tensor) -> Tensor:
+        return _unary(op, name, input, floating=not keeps_int)
 
-    @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
-        (x,) = ctx.saved_tensors
-        return (g * (2 / math.sqrt(math.pi)) * ctx.xp.exp(-x * x),)
-
-
-def _unary_export(name: str, op: type[Op], doc: str, *, floating: bool = True, aliases: tuple[str, ...] = ()) -> None:
-    def fn(input: Tensor) -> Tensor:
-        return _unary(op, name, input, floating=floating)
-
-    fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = doc
-    export(name, *aliases)(fn)
-    globals()[name] = fn
+    public.__name__ = public.__qualname__ = name
+    public.__doc__ = doc
+    export(name, *(("negative",) if name == "neg" else ()))(public)
+    globals()[name] = public
+    globals()[op.__name__] = op
 
 
-for _name, _op, _doc, _floating in [
-    ("neg", Neg, "-input.", False),
-    ("abs", Abs, "|input|; gradient sign(input), 0 at 0.", False),
-    ("sign", Sign, "sign(input); gradient 0 everywhere.", False),
-    ("exp", Exp, "e ** input.", True),
-    ("exp2", Exp2, "2 ** input.", True),
-    ("expm1", Expm1, "exp(input) - 1, accurate near 0.", True),
-    ("log", Log, "Natural logarithm.", True),
-    ("log2", Log2, "Base-2 logarithm.", True),
-    ("log10", Log10, "Base-10 logarithm.", True),
-    ("log1p", Log1p, "log(1 + input), accurate near 0.", True),
-    ("sqrt", Sqrt, "Square root; gradient inf at 0.", True),
-    ("rsqrt", Rsqrt, "1 / sqrt(input).", True),
-    ("sin", Sin, "Sine.", True),
-    ("cos", Cos, "Cosine.", True),
-    ("tan", Tan, "Tangent.", True),
-    ("tanh", Tanh, "Hyperbolic tangent.", True),
-    ("sigmoid", Sigmoid, "Logistic function 1 / (1 + exp(-input)), stable for large |input|.", True),
-    ("relu", Relu, "max(input, 0); gradient 0 at 0.", False),
-    ("reciprocal", Reciprocal, "1 / input.", True),
-    ("square", Square, "input * input.", False),
-    ("erf", Erf, "Error function.", True),
-]:
-    _unary_export(_name, _op, _doc, floating=_floating, aliases=("negative",) if _name == "neg" else ())
-
-export("negative", methods=("negative",))(globals()["neg"])
+for _name in UNARY_OPS:
+    _define_unary(_name)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -650,7 +426,7 @@ class Where(Op):
         return None, sum_to(np.where(cond, g, zero), sa), sum_to(np.where(cond, zero, g), sb)
 
 
-@export(methods=("where",))
+@export(methods=())
 def where(condition: Tensor, input: Any = None, other: Any = None) -> Any:
     """Elementwise choice ``input if condition else other``; ``where(cond)`` is ``nonzero(as_tuple)``."""
     check_tensor(condition, "where", "condition")
@@ -663,6 +439,12 @@ def where(condition: Tensor, input: Any = None, other: Any = None) -> Any:
     broadcast_shapes_for("where", condition.shape, a.shape, b.shape)
     # the condition is not cast: give it its own dtype-free slot
     return Where.apply(condition, a.to(dt), b.to(dt))
+
+
+@export("where", function=False)
+def _where_method(self: Tensor, condition: Tensor, other: Any) -> Tensor:
+    """``Tensor.where(condition, other)``: self where condition holds, else other."""
+    return where(condition, self, other)
 
 
 class Cast(Op):
@@ -765,32 +547,6 @@ def equal(input: Tensor, other: Tensor) -> bool:
     return input.shape == other.shape and bool(np.array_equal(input._data, other._data))
 
 
-@export(methods=("floor",))
-def floor(input: Tensor) -> Tensor:
-    """Round down (gradient 0, as torch)."""
-    return _unary(_Round, "floor", input, floating=False, fn=np.floor)
-
-
-@export(methods=("ceil",))
-def ceil(input: Tensor) -> Tensor:
-    return _unary(_Round, "ceil", input, floating=False, fn=np.ceil)
-
-
-@export(methods=("round",))
-def round(input: Tensor) -> Tensor:  # noqa: A001
-    return _unary(_Round, "round", input, floating=False, fn=np.round)
-
-
-class _Round(Op):
-    name = "Round"
-
-    @staticmethod
-    def forward(ctx: Context, x: np.ndarray, fn: Any) -> np.ndarray:
-        return fn(x)
-
-    @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
-        return (np.zeros_like(g),)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -813,10 +569,10 @@ def _install_operators() -> None:
         return div(other, self, rounding_mode="floor")
 
     def mod(self: Tensor, other: Any) -> Tensor:
-        return sub(self, mul(floordiv(self, other), other))
+        return remainder(self, other)
 
     def rmod(self: Tensor, other: Any) -> Tensor:
-        return sub(other, mul(rfloordiv(self, other), self))
+        return remainder(other, self)
 
     table = {
         "__add__": add, "__radd__": lambda s, o: add(o, s), "__sub__": sub, "__rsub__": rsub,

@@ -209,6 +209,11 @@ def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
 
 @export(methods=("nonzero",))
 def nonzero(input: Tensor, *, as_tuple: bool = False) -> Any:
+    if input.ndim == 0:  # torch: one (empty) index row per nonzero scalar
+        n = int(input._data != 0)
+        if as_tuple:
+            return (Tensor._make(np.zeros(n, np.int64)),)
+        return Tensor._make(np.zeros((n, 0), np.int64))
     idx = np.nonzero(input._data)
     if as_tuple:
         return tuple(Tensor._make(i.astype(np.int64)) for i in idx)

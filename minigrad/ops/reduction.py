@@ -103,7 +103,7 @@ class Var(Op):
     def forward(ctx: Context, x: np.ndarray, axes: Any, correction: float, keepdim: bool) -> np.ndarray:
         ctx.save_for_backward(x)
         ctx.axes, ctx.correction, ctx.keepdim = axes, correction, keepdim
-        return np.var(x, axis=axes, ddof=correction, keepdims=keepdim)
+        return np.var(x.astype(np.float64), axis=axes, ddof=correction, keepdims=keepdim).astype(x.dtype)
 
     @staticmethod
     def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
@@ -118,7 +118,7 @@ class Std(Op):
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, axes: Any, correction: float, keepdim: bool) -> np.ndarray:
-        out = np.std(x, axis=axes, ddof=correction, keepdims=keepdim)
+        out = np.std(x.astype(np.float64), axis=axes, ddof=correction, keepdims=keepdim).astype(x.dtype)
         ctx.save_for_backward(x, out)
         ctx.axes, ctx.correction, ctx.keepdim = axes, correction, keepdim
         return out
@@ -362,7 +362,7 @@ class VectorNorm(Op):
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, ord: float, axes: Any, keepdim: bool) -> np.ndarray:
-        a = np.abs(x)
+        a = np.abs(x).astype(np.float64)  # accumulate in float64, as torch's CPU kernel: no underflow
         if ord == math.inf:
             out = np.max(a, axis=axes, keepdims=keepdim) if x.size else np.zeros(())
         elif ord == -math.inf:
@@ -398,10 +398,9 @@ class VectorNorm(Op):
         if p == 2:
             return (np.where(norm == 0, 0, gf * x / norm).astype(x.dtype),)  # gradient 0 at the origin
         grad = gf * x * np.power(np.abs(x), p - 2) / np.power(norm, p - 1)
-        return (np.where(norm == 0, 0, grad).astype(x.dtype),)
+        return (np.where((norm == 0) | (x == 0), 0, grad).astype(x.dtype),)  # 0 * 0**(p-2) is 0
 
 
-@export("linalg_vector_norm", function=True, methods=())
 def vector_norm(x: Tensor, ord: float = 2, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
     """``linalg.vector_norm``: the ord-norm over ``dim`` (all elements by default)."""
     check_tensor(x, "linalg.vector_norm")

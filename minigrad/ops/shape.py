@@ -258,7 +258,7 @@ def _promote_all(tensors: list[Tensor]) -> list[Tensor]:
     return [x.to(dt) for x in tensors]
 
 
-@export("cat", "concat", "concatenate")
+@export("cat", "concat", "concatenate", methods=())
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Join tensors along an existing dim (1-D empty tensors are skipped, as torch)."""
     ts = _check_seq("cat", tensors)
@@ -278,7 +278,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     return Cat.apply(*_promote_all(ts), axis=axis)
 
 
-@export()
+@export(methods=())
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Join same-shaped tensors along a new dim."""
     ts = _check_seq("stack", tensors)
@@ -292,13 +292,13 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     return cat([unsqueeze(x, d) for x in ts], d)
 
 
-@export("hstack")
+@export("hstack", methods=())
 def hstack(tensors: Sequence[Tensor]) -> Tensor:
     ts = _check_seq("hstack", tensors)
     return cat(ts, 0 if ts[0].ndim == 1 else 1)
 
 
-@export("vstack")
+@export("vstack", methods=())
 def vstack(tensors: Sequence[Tensor]) -> Tensor:
     ts = _check_seq("vstack", tensors)
     return cat([x if x.ndim >= 2 else reshape(x, (1, -1)) for x in ts], 0)

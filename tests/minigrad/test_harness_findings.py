@@ -1,0 +1,53 @@
+"""Bugs the conformance harness found in minigrad, pinned with torch 2.13's answers."""
+
+import numpy as np
+
+import minigrad as torch
+
+
+def test_tensor_where_method_takes_condition_first():
+    out = torch.tensor([1.0, 2.0]).where(torch.tensor([True, False]), torch.tensor([5.0, 6.0]))
+    np.testing.assert_array_equal(out.numpy(), [1.0, 6.0])
+
+
+def test_float32_norm_of_tiny_values_does_not_underflow():
+    x = torch.tensor(np.array([-1e-30], np.float32), requires_grad=True)
+    y = torch.linalg.vector_norm(x)
+    y.backward()
+    assert y.dtype is torch.float32
+    np.testing.assert_allclose(y.item(), 1e-30, rtol=1e-6)
+    np.testing.assert_array_equal(x.grad.numpy(), [-1.0])
+
+
+def test_float32_std_of_tiny_values_does_not_underflow():
+    x = torch.tensor(np.array([-1e-30, 0.0], np.float32), requires_grad=True)
+    y = x.std()
+    y.backward()
+    np.testing.assert_allclose(y.item(), 7.0710678e-31, rtol=1e-6)
+    np.testing.assert_allclose(x.grad.numpy(), [-0.70710678, 0.70710678], rtol=1e-6)
+
+
+def test_fractional_norm_gradient_at_zero_is_zero():
+    x = torch.tensor([0.0, 1.0], dtype=torch.float64, requires_grad=True)
+    torch.linalg.vector_norm(x, 0.5).backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 1.0])
+
+
+def test_nonzero_of_0d():
+    assert torch.nonzero(torch.tensor(2.0)).shape == (1, 0)
+    assert torch.nonzero(torch.tensor(0.0)).shape == (0, 0)
+
+
+def test_float32_remainder_is_exact_and_differentiable():
+    r = torch.tensor(np.float32(10000.0)) % torch.tensor(np.float32(1.1357678))
+    assert r.item() == np.remainder(np.float32(10000.0), np.float32(1.1357678))
+    a = torch.tensor([5.0, -7.0], requires_grad=True)
+    b = torch.tensor([3.0, 2.0], requires_grad=True)
+    (a % b).sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), [1.0, 1.0])
+    np.testing.assert_array_equal(b.grad.numpy(), [-1.0, 4.0])  # -floor(a / b)
+
+
+def test_no_names_torch_does_not_have():
+    assert not hasattr(torch, "linalg_vector_norm") and not hasattr(torch, "Any")
+    assert not hasattr(torch.Tensor, "cat") and not hasattr(torch.Tensor, "stack")
