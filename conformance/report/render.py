@@ -98,10 +98,8 @@ def _marks(expected: np.ndarray, actual: np.ndarray, atol: float, rtol: float,
         same_nonfinite = (np.isnan(e) & np.isnan(a)) | (np.isinf(e) & (e == a))
         bad = ~same_nonfinite & ~(np.abs(a - e) <= atol + rtol * np.abs(e))
     n_bad = int(bad.sum())
-    for idx in zip(*np.nonzero(bad), strict=True):
+    for idx in np.argwhere(bad):  # argwhere, unlike nonzero, also takes 0-d arrays
         marks[tuple(int(i) for i in idx)] = "bad"
-    if bad.ndim == 0 and bool(bad):
-        marks[()] = "bad"
     if worst_index is not None and n_bad:
         key = tuple(int(i) for i in worst_index)
         if key in marks or (len(key) == expected.ndim):

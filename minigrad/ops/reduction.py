@@ -362,8 +362,11 @@ class VectorNorm(Op):
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, ord: float, axes: Any, keepdim: bool) -> np.ndarray:
-        a = np.abs(x).astype(np.float64)  # accumulate in float64, as torch's CPU kernel: no underflow
-        if ord == math.inf:
+        a = np.abs(x)
+        if x.size and _count(x.shape, axes) == 1 and ord != 0:
+            # torch returns |x| for a one-element reduction (no squaring, so no underflow)
+            out = np.sum(a, axis=axes, keepdims=keepdim)  # a sum of one element is that element
+        elif ord == math.inf:
             out = np.max(a, axis=axes, keepdims=keepdim) if x.size else np.zeros(())
         elif ord == -math.inf:
             out = np.min(a, axis=axes, keepdims=keepdim)

@@ -358,3 +358,13 @@ def test_report_in_headless_chromium(run_dir, tmp_path):
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
     assert (width, height) == (1400, 2400) and len(data) > 50_000
+
+
+def test_marks_handle_0d_arrays() -> None:
+    """A failing 0-d gradient (a real ci-run case) must still be marked, not crash the render."""
+    from conformance.report.render import _marks
+
+    marks, n_bad = _marks(np.array(0.5), np.array(0.0), 1e-7, 1e-7, [])
+    assert n_bad == 1 and marks == {(): "worst"}
+    marks, n_bad = _marks(np.array(0.5), np.array(0.5), 1e-7, 1e-7, [])
+    assert n_bad == 0 and marks == {}

@@ -10,7 +10,22 @@ def test_tensor_where_method_takes_condition_first():
     np.testing.assert_array_equal(out.numpy(), [1.0, 6.0])
 
 
-def test_float32_norm_of_tiny_values_does_not_underflow():
+def test_norm_of_tiny_values_underflows_like_torch_except_for_one_element():
+    # torch squares in the input's dtype (so [1e-30, 1e-30] underflows to 0 in float32 and 1e-163 in
+    # float64), but a one-element reduction returns |x| itself
+    for values, dtype, norm, grad in [
+        ([-1e-30, -1e-30], np.float32, 0.0, [0.0, 0.0]),
+        (1.59096432e-163, np.float64, 1.59096432e-163, 1.0),
+        ([1.59096432e-163, 1e-163], np.float64, 0.0, [0.0, 0.0]),
+    ]:
+        x = torch.tensor(np.array(values, dtype), requires_grad=True)
+        y = torch.linalg.vector_norm(x)
+        y.backward()
+        assert y.item() == norm
+        np.testing.assert_array_equal(x.grad.numpy(), grad)
+
+
+def test_float32_norm_of_one_tiny_value_does_not_underflow():
     x = torch.tensor(np.array([-1e-30], np.float32), requires_grad=True)
     y = torch.linalg.vector_norm(x)
     y.backward()
