@@ -400,7 +400,8 @@ class VectorNorm(Op):
             return (np.sign(x) * (gf / count) * mask,)
         if p == 2:
             return (np.where(norm == 0, 0, gf * x / norm).astype(x.dtype),)  # gradient 0 at the origin
-        grad = gf * x * np.power(np.abs(x), p - 2) / np.power(norm, p - 1)
+        # sign(x) * (|x| / norm)**(p - 1): the ratio is <= 1, so tiny or huge x neither over- nor underflow
+        grad = gf * np.sign(x) * np.power(np.abs(x) / norm, p - 1)
         return (np.where((norm == 0) | (x == 0), 0, grad).astype(x.dtype),)  # 0 * 0**(p-2) is 0
 
 
