@@ -398,11 +398,16 @@ class VectorNorm(Op):
             mask = (a == norm) | np.isnan(a)
             count = np.sum(mask, axis=ctx.axes, keepdims=True)
             return (np.sign(x) * (gf / count) * mask,)
+        # torch's three branches, in the input's dtype (so they under/overflow where torch's do)
+        a = np.abs(x)
         if p == 2:
-            return (np.where(norm == 0, 0, gf * x / norm).astype(x.dtype),)  # gradient 0 at the origin
-        # sign(x) * (|x| / norm)**(p - 1): the ratio is <= 1, so tiny or huge x neither over- nor underflow
-        grad = gf * np.sign(x) * np.power(np.abs(x) / norm, p - 1)
-        return (np.where((norm == 0) | (x == 0), 0, grad).astype(x.dtype),)  # 0 * 0**(p-2) is 0
+            return ((gf * np.where(norm == 0, 0, x / norm)).astype(x.dtype),)
+        if p < 1:
+            scaled = np.where(x == 0, 0, np.sign(x) * np.power(a, p - 1))
+            return ((scaled * gf * np.power(norm, 1 - p)).astype(x.dtype),)
+        scaled = np.sign(x) * np.power(a, p - 1) if p < 2 else x * np.power(a, p - 2)
+        scale = np.where(norm == 0, 0, gf / np.power(norm, p - 1))  # gradient 0 at the origin
+        return ((scaled * scale).astype(x.dtype),)
 
 
 def vector_norm(x: Tensor, ord: float = 2, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:

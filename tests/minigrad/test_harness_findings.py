@@ -66,3 +66,13 @@ def test_float32_remainder_is_exact_and_differentiable():
 def test_no_names_torch_does_not_have():
     assert not hasattr(torch, "linalg_vector_norm") and not hasattr(torch, "Any")
     assert not hasattr(torch.Tensor, "cat") and not hasattr(torch.Tensor, "stack")
+
+
+def test_p_norm_gradient_follows_torchs_formulas_in_the_input_dtype():
+    # p < 1 is exact for a tiny float64 value; p >= 2 in float32 underflows to nan exactly as torch 2.13
+    x = torch.tensor([1.06370828e-210], dtype=torch.float64, requires_grad=True)
+    torch.linalg.vector_norm(x, 0.5).backward()
+    np.testing.assert_allclose(x.grad.numpy(), [1.0])
+    x = torch.tensor(np.array([-1e-30], np.float32), requires_grad=True)
+    torch.linalg.vector_norm(x, 3).backward()
+    assert np.isnan(x.grad.numpy()).all()
