@@ -367,9 +367,9 @@ class VectorNorm(Op):
             # torch returns |x| for a one-element reduction (no squaring, so no underflow)
             out = np.sum(a, axis=axes, keepdims=keepdim)  # a sum of one element is that element
         elif ord == math.inf:
-            out = np.max(a, axis=axes, keepdims=keepdim) if x.size else np.zeros(())
+            out = np.max(a, axis=axes, keepdims=keepdim, initial=0)  # initial only matters when empty
         elif ord == -math.inf:
-            out = np.min(a, axis=axes, keepdims=keepdim)
+            out = np.min(a, axis=axes, keepdims=keepdim, initial=math.inf)
         elif ord == 0:
             out = np.sum(a != 0, axis=axes, keepdims=keepdim).astype(x.dtype)
         elif ord == 1:
@@ -419,7 +419,21 @@ def vector_norm(x: Tensor, ord: float = 2, dim: Any = None, keepdim: bool = Fals
         raise RuntimeError(
             f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got {x.dtype.name.capitalize()}"
         )
-    return VectorNorm.apply(x, ord=float(ord), axes=dims(dim, x.ndim, "linalg.vector_norm"), keepdim=keepdim)
+    axes = dims(dim, x.ndim, "linalg.vector_norm")
+    if math.isinf(ord) and x.numel() == 0:
+        name = "inf" if ord > 0 else "-inf"
+        if axes is None:
+            raise RuntimeError(
+                f"linalg.vector_norm cannot compute the {name} norm on an empty tensor because the "
+                "operation does not have an identity"
+            )
+        for a in axes:
+            if x.shape[a] == 0:
+                raise RuntimeError(
+                    f"linalg.vector_norm cannot compute the {name} norm on the dimension {a} because this "
+                    "dimension is empty and the operation does not have an identity"
+                )
+    return VectorNorm.apply(x, ord=float(ord), axes=axes, keepdim=keepdim)
 
 
 @export(methods=("norm",))

@@ -1,6 +1,7 @@
 """Bugs the conformance harness found in minigrad, pinned with torch 2.13's answers."""
 
 import numpy as np
+import pytest
 
 import minigrad as torch
 
@@ -76,3 +77,15 @@ def test_p_norm_gradient_follows_torchs_formulas_in_the_input_dtype():
     x = torch.tensor(np.array([-1e-30], np.float32), requires_grad=True)
     torch.linalg.vector_norm(x, 3).backward()
     assert np.isnan(x.grad.numpy()).all()
+
+
+def test_inf_norm_of_empty_inputs():
+    x = torch.zeros(0, 1, requires_grad=True)
+    y = torch.linalg.vector_norm(x, float("inf"), dim=1)
+    assert y.shape == (0,)
+    y.backward(torch.zeros(0))
+    assert x.grad.shape == (0, 1)
+    with pytest.raises(RuntimeError, match="cannot compute the inf norm on an empty tensor"):
+        torch.linalg.vector_norm(torch.zeros(0), float("inf"))
+    with pytest.raises(RuntimeError, match="cannot compute the -inf norm on the dimension 1 because this dimension is empty"):
+        torch.linalg.vector_norm(torch.zeros(2, 0), float("-inf"), dim=1)
