@@ -216,22 +216,12 @@ class Tensor:
 
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
         """``to(dtype)``, ``to(device)``, ``to(other_tensor)``; only the CPU exists."""
-        target = kwargs.get("dtype")
-        for a in args:
-            if isinstance(a, Tensor):
-                target = a.dtype
-            elif isinstance(a, DType):
-                target = a
-            elif str(a) != "cpu":
-                raise RuntimeError(f"minigrad only supports the CPU device, got {a!r}")
-        device = kwargs.get("device")
-        if device is not None and str(device) != "cpu":
-            raise RuntimeError(f"minigrad only supports the CPU device, got {device!r}")
-        if target is None or _dtype.as_dtype(target) is self.dtype:
+        target = parse_to_args(args, kwargs)
+        if target is None or target is self.dtype:
             return self
         from .ops.elementwise import cast
 
-        return cast(self, _dtype.as_dtype(target))
+        return cast(self, target)
 
     def type(self, dtype: Any = None) -> Any:
         if dtype is None:
@@ -392,6 +382,23 @@ class Tensor:
         return _format_tensor(self)
 
     __str__ = __repr__
+
+
+def parse_to_args(args: Sequence[Any], kwargs: dict[str, Any]) -> DType | None:
+    """The dtype asked for by ``to(dtype)``/``to(device)``/``to(tensor)``/``to(dtype=...)`` (None: keep);
+    any device but the CPU is an error."""
+    target = kwargs.get("dtype")
+    for a in args:
+        if isinstance(a, Tensor):
+            target = a.dtype
+        elif isinstance(a, DType):
+            target = a
+        elif str(a) != "cpu":
+            raise RuntimeError(f"minigrad only supports the CPU device, got {a!r}")
+    device = kwargs.get("device")
+    if device is not None and str(device) != "cpu":
+        raise RuntimeError(f"minigrad only supports the CPU device, got {device!r}")
+    return None if target is None else _dtype.as_dtype(target)
 
 
 class Size(tuple):

@@ -157,34 +157,34 @@ class Remainder(Op):
         return sum_to(g, sa), gb
 
 
-class Maximum(Op):
+class _Extremum(Op):
+    """maximum/minimum: the winner gets the gradient, a tie sends half to each input (torch)."""
+
+    pick: Any = None
+    wins: Any = None
+
+    @classmethod
+    def forward(cls, ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:  # type: ignore[override]
+        ctx.save_for_backward(a, b)
+        return cls.pick(a, b)
+
+    @classmethod
+    def backward(cls, ctx: Context, g: np.ndarray) -> tuple[Any, ...]:  # type: ignore[override]
+        a, b = ctx.saved_tensors
+        wa = cls.wins(a, b) + 0.5 * (a == b)
+        return sum_to((g * wa).astype(g.dtype), a.shape), sum_to((g * (1 - wa)).astype(g.dtype), b.shape)
+
+
+class Maximum(_Extremum):
     name = "Maximum"
-
-    @staticmethod
-    def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        ctx.save_for_backward(a, b)
-        return np.maximum(a, b)
-
-    @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
-        a, b = ctx.saved_tensors
-        wa = (a > b) + 0.5 * (a == b)  # a tie sends half the gradient to each input
-        return sum_to((g * wa).astype(g.dtype), a.shape), sum_to((g * (1 - wa)).astype(g.dtype), b.shape)
+    pick = staticmethod(np.maximum)
+    wins = staticmethod(np.greater)
 
 
-class Minimum(Op):
+class Minimum(_Extremum):
     name = "Minimum"
-
-    @staticmethod
-    def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        ctx.save_for_backward(a, b)
-        return np.minimum(a, b)
-
-    @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
-        a, b = ctx.saved_tensors
-        wa = (a < b) + 0.5 * (a == b)
-        return sum_to((g * wa).astype(g.dtype), a.shape), sum_to((g * (1 - wa)).astype(g.dtype), b.shape)
+    pick = staticmethod(np.minimum)
+    wins = staticmethod(np.less)
 
 
 @export(methods=("add",))

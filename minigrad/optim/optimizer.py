@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import _dtype
 from ..autograd.grad_mode import enable_grad
+from ..nn.parameter import zero_grads
 from ..tensor import Tensor
 
 
@@ -98,17 +99,7 @@ class Optimizer:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset gradients: to None (default) or to zeros in place."""
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                if set_to_none:
-                    p.grad = None
-                else:
-                    if p.grad.grad_fn is not None:
-                        p.grad.detach_()
-                    p.grad._data[...] = 0
-                    p.grad._bump_version()
+        zero_grads((p for group in self.param_groups for p in group["params"]), set_to_none)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Perform one update; ``closure`` (re-evaluating the loss) is called with grad enabled."""

@@ -10,8 +10,8 @@ import numpy as np
 
 from ... import _dtype
 from ...autograd.grad_mode import no_grad
-from ...tensor import RemovableHandle, Size, Tensor
-from ..parameter import Parameter
+from ...tensor import RemovableHandle, Size, Tensor, parse_to_args
+from ..parameter import Parameter, zero_grads
 
 
 def _typename(value: Any) -> str:
@@ -330,16 +330,7 @@ class Module:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset every parameter's gradient: to None (default, as torch 2.x) or to zeros in place."""
-        for p in self.parameters():
-            if p.grad is None:
-                continue
-            if set_to_none:
-                p.grad = None
-            else:
-                if p.grad.grad_fn is not None:
-                    p.grad.detach_()
-                with no_grad():
-                    p.grad.zero_()
+        zero_grads(self.parameters(), set_to_none)
 
     def apply(self, fn: Callable[[Module], Any]) -> Module:
         """Call ``fn`` on every child (recursively) and then on self, e.g. for custom init."""
@@ -366,20 +357,9 @@ class Module:
 
     def to(self, *args: Any, **kwargs: Any) -> Module:
         """``to(dtype)`` / ``to(device)`` / ``to(tensor)``: floating parameters and buffers change dtype."""
-        target = kwargs.get("dtype")
-        for a in args:
-            if isinstance(a, Tensor):
-                target = a.dtype
-            elif isinstance(a, _dtype.dtype):
-                target = a
-            elif str(a) != "cpu":
-                raise RuntimeError(f"minigrad only supports the CPU device, got {a!r}")
-        device = kwargs.get("device")
-        if device is not None and str(device) != "cpu":
-            raise RuntimeError(f"minigrad only supports the CPU device, got {device!r}")
-        if target is None:
+        dt = parse_to_args(args, kwargs)
+        if dt is None:
             return self
-        dt = _dtype.as_dtype(target)
         if not dt.is_floating_point:
             raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got desired dtype={dt}")
         return self._apply(lambda t: t.detach().to(dt) if t.dtype.is_floating_point else t)
