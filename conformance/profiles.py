@@ -27,7 +27,7 @@ def register() -> None:
 
     common = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                                         HealthCheck.filter_too_much, HealthCheck.large_base_example])
-    settings.register_profile("quick", max_examples=EXAMPLES["quick"]["op"], **common)
+    settings.register_profile("quick", max_examples=EXAMPLES["quick"]["op"], print_blob=True, **common)
     settings.register_profile("ci", max_examples=EXAMPLES["ci"]["op"], derandomize=True, database=None,
                               print_blob=True, **common)
     settings.register_profile("nightly", max_examples=EXAMPLES["nightly"]["op"], print_blob=True, **common)
