@@ -225,7 +225,7 @@ class Tensor:
 
     def type(self, dtype: Any = None) -> Any:
         if dtype is None:
-            return f"minigrad.{ {'float32': 'Float', 'float64': 'Double', 'int64': 'Long', 'int32': 'Int', 'bool': 'Bool'}[self.dtype.name]}Tensor"
+            return f"minigrad.{self.dtype.scalar_type}Tensor"
         return self.to(_dtype.as_dtype(dtype))
 
     def float(self) -> Tensor:
@@ -436,14 +436,13 @@ def _format_tensor(t: Tensor) -> str:
         body = np.array2string(arr, separator=", ", formatter=fmt, prefix="tensor(")
     else:
         body = np.array2string(arr, separator=", ", prefix="tensor(")
-        if arr.dtype == np.bool_:
-            body = body.replace("True", "True").replace("False", "False")
     extras = []
     if arr.dtype != _dtype.get_default_dtype().np and arr.dtype not in (np.int64, np.bool_):
         extras.append(f"dtype=minigrad.{t.dtype.name}")
     if arr.size == 0:
         body = "[]"
-        extras.insert(0, f"size={tuple(arr.shape)}")
+        if arr.ndim > 1:  # torch names the shape of an empty tensor unless it is 1-D
+            extras.insert(0, f"size={tuple(arr.shape)}")
     if t.grad_fn is not None:
         extras.append(f"grad_fn=<{t.grad_fn.name()}>")
     elif t.requires_grad:

@@ -47,8 +47,6 @@ def reshape(input: Tensor, *shape: Any) -> Tensor:
     """Same data, new shape (one dim may be -1)."""
     check_tensor(input, "reshape")
     new = _infer_shape("reshape", input.numel(), input.shape, _shape_arg(shape))
-    if new == input.shape:
-        return Reshape.apply(input, shape=new)
     return Reshape.apply(input, shape=new)
 
 
@@ -139,11 +137,10 @@ def permute(input: Tensor, *dims: Any) -> Tensor:
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     """Swap two dims."""
     check_tensor(input, "transpose")
-    if input.ndim == 0:
-        return input if dim0 in (0, -1) and dim1 in (0, -1) else permute(input, ())
     a, b = _wrap_dim(dim0, input.ndim, "transpose"), _wrap_dim(dim1, input.ndim, "transpose")
     axes = list(range(input.ndim))
-    axes[a], axes[b] = axes[b], axes[a]
+    if input.ndim:
+        axes[a], axes[b] = axes[b], axes[a]
     return Permute.apply(input, axes=tuple(axes))
 
 
@@ -343,11 +340,11 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     """Split into ``chunks`` pieces of ceil(n / chunks) (fewer when n is small), as torch."""
     if chunks <= 0:
         raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
-    n = input.shape[_wrap_dim(dim, input.ndim, "chunk")]
-    size = -(-n // chunks) if n else 0
-    if size == 0:
-        return tuple(split(input, [0] * builtins.min(chunks, 1) if n == 0 else [n], dim))
-    return split(input, size, dim)
+    d = _wrap_dim(dim, input.ndim, "chunk")
+    n = input.shape[d]
+    if n == 0:  # torch: `chunks` empty pieces
+        return tuple(narrow(input, d, 0, 0) for _ in range(chunks))
+    return split(input, -(-n // chunks), d)  # pieces of ceil(n / chunks)
 
 
 @export(methods=("unbind",))

@@ -89,3 +89,8 @@ def test_inf_norm_of_empty_inputs():
         torch.linalg.vector_norm(torch.zeros(0), float("inf"))
     with pytest.raises(RuntimeError, match="cannot compute the -inf norm on the dimension 1 because this dimension is empty"):
         torch.linalg.vector_norm(torch.zeros(2, 0), float("-inf"), dim=1)
+
+
+def test_chunk_of_an_empty_dim_gives_chunks_empty_pieces():
+    pieces = torch.zeros(0, 2).chunk(3)
+    assert len(pieces) == 3 and all(p.shape == (0, 2) for p in pieces)
