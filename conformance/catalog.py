@@ -541,6 +541,11 @@ _add(OpSpec(
     exports=("Tensor.addcdiv_",),
 ))
 _add(OpSpec(
+    "lerp", "arithmetic", "ternary", arity=3, domain=("real", "real", "real"), grad=(0, 1, 2),
+    calls={"fn": "T.lerp({0}, {1}, {2})", "method": "{0}.lerp({1}, {2})"}, exports=("lerp", "Tensor.lerp"),
+    notes="tensor weight; torch's two-sided formula (from `end` when |weight| >= 0.5)",
+))
+_add(OpSpec(
     "lerp_", "inplace", "ternary", arity=2, domain=("real", "real"), grad=(0, 1),
     attrs={"weight": {CHOICE: [0.5, 0.1, 1.0, 0.0]}}, calls={"method": "({0} * 1.0).lerp_({1}, {weight})"},
     exports=("Tensor.lerp_",),

@@ -188,7 +188,27 @@ def kink_neighbourhood(spec: catalog.OpSpec, case: Case) -> dict[str, np.ndarray
 def check_graph_case(case: Case, backend: Any, nodeid: str = "") -> list[dict[str, Any]]:
     """Records for a random DAG (tolerance class ``graph`` scaled by depth)."""
     return check_case(case, backend, kind="graph", subject=f"dag-{len(case.nodes)}-nodes", tol_class="graph",
-                      factor=1.0 + case.depth() / 2, nodeid=nodeid)
+                      factor=1.0 + case.depth() / 2, nodeid=nodeid, fd=graph_fd_valid(case))
+
+
+def graph_fd_valid(case: Case) -> bool:
+    """Whether finite differences may judge a DAG: no node's inputs may sit at or near one of its kinks or
+    ties. A composite can be smooth where a node is not (``minimum(abs(x), x)`` at 0 has slope 1), and
+    there autodiff follows the node's convention (torch's 1/2 to each side of a tie), not the slope."""
+    ref = evaluate(case, torch_backend(), grads=False, keep_nodes=True)
+    values = {lf.name: lf.values for lf in case.leaves}
+    values.update(ref.nodes)
+    for n in case.nodes:
+        spec = catalog.get(n.op)
+        if spec.smooth == "smooth":
+            continue
+        leaves = [Leaf(f"x{k}", np.asarray(values[i]), True) for k, i in enumerate(n.inputs)]
+        single = Case(leaves, [Node(0, n.op, [lf.name for lf in leaves], n.attrs, n.form)], ["n0"], [None],
+                      {"kind": "op"})
+        frozen = kink_neighbourhood(spec, single)
+        if frozen is None or any(np.any(m) for m in frozen.values()):
+            return False
+    return True
 
 
 def localize(case: Case, backend: Any) -> int | None:

@@ -372,9 +372,11 @@ class Tensor:
             self._assign(index_put(self, index, value), "__setitem__")
             return
         self._check_inplace("__setitem__")
-        from .ops.indexing import _normalize_index
+        from .ops.indexing import _check_bounds, _normalize_index, put, split_index
 
-        self._data[_normalize_index(index)] = value._data if isinstance(value, Tensor) else value
+        idx = _normalize_index(index)
+        _check_bounds(self.shape, idx)
+        put(self._data, split_index(idx), value._data if isinstance(value, Tensor) else value, False)
         self._bump_version()
 
     # ---- printing ---------------------------------------------------------------------------

@@ -8,6 +8,7 @@ gradient on the closed interval [min, max], maximum/minimum split a tie 1/2 to e
 
 from __future__ import annotations
 
+import builtins
 import math
 from typing import Any
 
@@ -549,6 +550,18 @@ def equal(input: Tensor, other: Tensor) -> bool:
 
 
 
+@export(methods=("lerp",))
+def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
+    """input + weight * (end - input), with torch's two-sided formula: from ``end`` when weight >= 0.5,
+    so weight 1 gives ``end`` exactly."""
+    diff = sub(end, input)
+    if isinstance(weight, Tensor):
+        return where(lt(globals()["abs"](weight), 0.5), add(input, mul(weight, diff)), sub(end, mul(diff, sub(1, weight))))
+    if builtins.abs(weight) < 0.5:
+        return add(input, mul(diff, weight))
+    return sub(end, mul(diff, sub(1, operand(weight, diff.dtype))))  # 1 - weight in the tensor's dtype
+
+
 # ---------------------------------------------------------------------------------------------
 # Python operators
 # ---------------------------------------------------------------------------------------------
@@ -610,7 +623,7 @@ def _install_operators() -> None:
         return self._assign(add(self, div(t1, t2), alpha=value), "addcdiv_")
 
     def lerp_(self: Tensor, end: Tensor, weight: Any) -> Tensor:
-        return self._assign(add(self, mul(sub(end, self), weight)), "lerp_")
+        return self._assign(lerp(self, end, weight), "lerp_")
 
     export("addcmul_", function=False)(addcmul_)
     export("addcdiv_", function=False)(addcdiv_)

@@ -37,6 +37,32 @@ def _normalize_index(index: Any) -> Any:
     return index
 
 
+def split_index(index: Any) -> tuple[Any, Any]:
+    """torch's order: integer indices select first (their dims disappear), then the tensors index what
+    is left. numpy instead treats ints as advanced indices, which moves the advanced dims to the front
+    when a slice separates them (``x[0, :, idx]``). Returns (basic index, advanced index or None); with
+    no int beside a tensor index, numpy and torch agree and the index is returned whole."""
+    items = index if isinstance(index, tuple) else (index,)
+    is_int = [isinstance(i, (int, np.integer)) and not isinstance(i, (bool, np.bool_)) for i in items]
+    if not (any(is_int) and any(isinstance(i, np.ndarray) for i in items)):
+        return index, None
+    first: list[Any] = []
+    second: list[Any] = []
+    for i, integer in zip(items, is_int):
+        if integer:
+            first.append(i)
+        elif isinstance(i, np.ndarray):
+            first.extend([slice(None)] * (i.ndim if i.dtype == np.bool_ else 1))
+            second.append(i)
+        elif i is Ellipsis:
+            first.append(i)
+            second.append(i)
+        else:  # slice or None: applied in the first step, kept whole in the second
+            first.append(i)
+            second.append(slice(None))
+    return tuple(first), tuple(second)
+
+
 def _is_basic(index: Any) -> bool:
     items = index if isinstance(index, tuple) else (index,)
     return all(isinstance(i, (int, np.integer, slice, type(None), type(Ellipsis))) for i in items)
@@ -95,8 +121,11 @@ def getitem(self: Tensor, index: Any) -> Tensor:
     _check_bounds(self.shape, idx)
     if _is_basic(idx):
         return BasicIndex.apply(self, index=idx)
+    first, second = split_index(idx)
     try:
-        return Index.apply(self, index=idx)
+        if second is None:
+            return Index.apply(self, index=idx)
+        return Index.apply(BasicIndex.apply(self, index=first), index=second)
     except IndexError as e:
         raise IndexError(f"index: {e} (tensor of shape {list(self.shape)})") from None
 
@@ -105,26 +134,41 @@ export("__getitem__", function=False)(getitem)
 
 
 class IndexPut(Op):
+    """Out-of-place ``x[index] = v``; ``index`` is a ``split_index`` pair (basic part, advanced part)."""
+
     name = "IndexPut"
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, v: np.ndarray, index: Any, accumulate: bool) -> np.ndarray:
+    def forward(ctx: Context, x: np.ndarray, v: np.ndarray, index: tuple[Any, Any], accumulate: bool) -> np.ndarray:
         ctx.index, ctx.vshape, ctx.accumulate = index, v.shape, accumulate
         out = x.copy()
-        if accumulate:
-            np.add.at(out, index, v)
-        else:
-            out[index] = v
-        ctx.target_shape = out[index].shape
+        put(out, index, v, accumulate)
         return out
 
     @staticmethod
     def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
         gx = g.copy()
         if not ctx.accumulate:
-            gx[ctx.index] = 0
-        gv = sum_to(np.asarray(g[ctx.index]), ctx.vshape) if ctx.needs_input_grad[1] else None
+            put(gx, ctx.index, 0, False)
+        gv = sum_to(np.asarray(take(g, ctx.index)), ctx.vshape) if ctx.needs_input_grad[1] else None
         return gx, gv
+
+
+def take(x: np.ndarray, index: tuple[Any, Any]) -> np.ndarray:
+    """``x[index]`` for a ``split_index`` pair."""
+    first, second = index
+    return x[first] if second is None else x[first][second]
+
+
+def put(x: np.ndarray, index: tuple[Any, Any], v: Any, accumulate: bool) -> None:
+    """``x[index] = v`` (or ``+=`` with repeated indices accumulating) in place, for a ``split_index`` pair;
+    the basic part is a view, so writing through it writes ``x``."""
+    first, second = index
+    target, idx = (x, first) if second is None else (x[first], second)
+    if accumulate:
+        np.add.at(target, idx, v)
+    else:
+        target[idx] = v
 
 
 def index_put(x: Tensor, index: Any, value: Any, accumulate: bool = False) -> Tensor:
@@ -132,7 +176,7 @@ def index_put(x: Tensor, index: Any, value: Any, accumulate: bool = False) -> Te
     v = operand(value, x.dtype)
     idx = _normalize_index(index)
     _check_bounds(x.shape, idx)
-    return IndexPut.apply(x, v.to(x.dtype), index=idx, accumulate=accumulate)
+    return IndexPut.apply(x, v.to(x.dtype), index=split_index(idx), accumulate=accumulate)
 
 
 class Gather(Op):

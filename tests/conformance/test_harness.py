@@ -157,3 +157,17 @@ def test_suite_runs_without_the_plugin(tmp_path: Path) -> None:
                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
     assert out.returncode == 0, out.stdout[-2000:]
     assert "passed" in out.stdout
+
+
+def test_graph_finite_differences_skip_node_level_ties() -> None:
+    """minimum(abs(x), x) at x = 0 is smooth as a whole (slope 1) but autodiff follows the tie convention
+    (1/2 each side): finite differences must not judge it, and must judge it away from the tie."""
+    from conformance.checks import graph_fd_valid
+    from conformance.ir import Case, Leaf, Node
+
+    def case(x: float) -> Case:
+        nodes = [Node(0, "abs", ["x0"], {}, "fn"), Node(1, "minimum", ["n0", "x0"], {}, "fn")]
+        return Case([Leaf("x0", np.array([x]), True)], nodes, ["n1"], [np.array([0.5])], {"kind": "graph"})
+
+    assert not graph_fd_valid(case(0.0))
+    assert graph_fd_valid(case(-0.7))

@@ -94,3 +94,20 @@ def test_inf_norm_of_empty_inputs():
 def test_chunk_of_an_empty_dim_gives_chunks_empty_pieces():
     pieces = torch.zeros(0, 2).chunk(3)
     assert len(pieces) == 3 and all(p.shape == (0, 2) for p in pieces)
+
+
+def test_integer_indices_select_before_tensor_indices_as_torch():
+    # numpy would move the advanced dims first (shape (2, 3)); torch selects dim 0 first: (3, 2)
+    a = np.arange(24.0).reshape(2, 3, 4)
+    x = torch.tensor(a, requires_grad=True)
+    y = x[0, :, torch.tensor([1, 2])]
+    assert y.shape == (3, 2)
+    np.testing.assert_array_equal(y.detach().numpy(), a[0][:, [1, 2]])
+    y.sum().backward()
+    expected = np.zeros_like(a)
+    expected[0][:, [1, 2]] = 1
+    np.testing.assert_array_equal(x.grad.numpy(), expected)
+    assert torch.tensor(np.ones((1, 1, 1)))[0, ..., torch.tensor([], dtype=torch.int64)].shape == (1, 0)
+    z = torch.tensor(a)
+    z[0, :, torch.tensor([1, 2])] = torch.zeros(3, 2)
+    assert z[0, :, 1:3].abs().sum().item() == 0
