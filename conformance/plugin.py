@@ -105,9 +105,10 @@ class Recorder:
     * ``run_dir``: the run folder, or None when no report is being written.
     """
 
-    def __init__(self, run_dir: Path | None, command_dir: str | None = None) -> None:
+    def __init__(self, run_dir: Path | None, command_dir: str | None = None, backend: str | None = None) -> None:
         self.run_dir = run_dir
         self._command_dir = command_dir
+        self._backend = backend  # a non-default backend must be named in the replay command
         self.nodeid: str | None = None
         self.records: list[dict[str, Any]] = []  # without a run folder: everything added (introspection)
         self._pending: list[_Entry] = []
@@ -168,7 +169,10 @@ class Recorder:
         _write_text(self.run_dir / case_rel, text)
         _write_text(self.run_dir / script_rel, script)
         shown = f"{self._command_dir}/{case_rel}" if self._command_dir else case_rel
-        return {"command": command or f"python -m conformance repro {shlex.quote(shown)}",
+        default = f"python -m conformance repro {shlex.quote(shown)}"
+        if self._backend not in (None, "minigrad"):
+            default += f" --backend {shlex.quote(self._backend)}"
+        return {"command": command or default,
                 "case_file": case_rel, "script_file": script_rel}
 
     # -- used by the plugin ----------------------------------------------------------------------
@@ -293,7 +297,8 @@ def pytest_configure(config: pytest.Config) -> None:
     controller = not hasattr(config, "workerinput")
     if run_dir is not None and controller:
         run_dir.mkdir(parents=True, exist_ok=True)
-    state = _State(run_dir, Recorder(run_dir, report_dir), controller)
+    recorder = Recorder(run_dir, report_dir, config.getoption("conformance_backend", None))
+    state = _State(run_dir, recorder, controller)
     config.stash[STATE_KEY] = state
     config.pluginmanager.register(_Collector(state), "conformance-collector")
 

@@ -244,3 +244,14 @@ def test_interrupted_run_still_writes_results(runs):
     assert [r["id"] for r in doc["records"]] == ["op-exp-before"]
     assert (folder / "out" / "index.html").is_file()
     assert "run interrupted" in text
+
+
+def test_replay_command_names_a_non_default_backend(tmp_path: Path) -> None:
+    """A discrepancy found in a third-party backend must replay in that backend, not in minigrad."""
+    from conformance.plugin import Recorder
+
+    rec = Recorder(tmp_path, "reports/x", backend="pkg.mod:Mine")
+    repro = rec.write_case("op-exp-torch64-1", {"version": 1}, "print(1)\n")
+    assert repro["command"] == "python -m conformance repro reports/x/cases/op-exp-torch64-1.json --backend pkg.mod:Mine"
+    default = Recorder(tmp_path, "reports/x", backend="minigrad").write_case("a", {"version": 1}, "")
+    assert "--backend" not in default["command"]
