@@ -75,7 +75,8 @@ Extensions (plugin/report, documented here as the contract):
 * ``run.report_dir`` is the absolute run folder; ``run.workers`` is xdist's ``-n`` (1 in-process);
   ``environment.executable`` is ``sys.executable``.
 * ``results.json`` text layout: sorted keys; ``records`` and ``ops`` one entry per line, so two runs
-  diff line by line (``conformance.results.dumps_results``).
+  diff line by line (``conformance.results.dumps_results``). A record's fields that hold their empty
+  default (null or []) are left out of the file; loading restores them (``normalize_record``).
 * ``arrays/<id>.json`` (``recorder.write_arrays``) maps a quantity to ``{"expected": A, "actual": A}``
   (or a name to a single ``A``; top-level ``expected``/``actual`` belong to ``worst.quantity``),
   where ``A = {"dtype": "float64", "shape": [2, 3], "data": nested lists, non-finite as strings}``.
