@@ -3,27 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, reject, settings
 
 from conformance import profiles
-from conformance.checks import INIT_CASES, HarnessRejected, check_init, check_param_utils, check_train_case
-from conformance.ir import emit_train_repro
+from conformance.checks import INIT_CASES, check_init, check_param_utils
 from conformance.strategies.nets import training_case
+from conformance.suite.props import run_training_property
 
 
 def test_network(backend, sink) -> None:  # noqa: ANN001
     """Loss and every parameter gradient of a random MLP (depth, width, activation, loss, init, dtype)."""
-
-    @settings(max_examples=profiles.examples("network"))
-    @given(case=training_case(kind="network"))
-    def prop(case) -> None:  # noqa: ANN001
-        try:
-            records = check_train_case(case, backend)
-        except HarnessRejected:
-            reject()
-        sink.submit(records, script=emit_train_repro)
-
-    prop()
+    run_training_property(backend, sink, training_case(kind="network"), "network")
 
 
 @pytest.mark.parametrize("name", sorted(INIT_CASES))
