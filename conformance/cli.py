@@ -65,6 +65,15 @@ def main(argv: list[str] | None = None) -> int:
             "catalog": cmd_catalog}[args.command](args)
 
 
+def selected_ops(pattern: str) -> list[str]:
+    """Single-op catalogue entries matching the comma-separated globs of ``--ops``."""
+    import fnmatch
+
+    from .strategies.ops import all_op_specs
+
+    return [s.name for s in all_op_specs() if any(fnmatch.fnmatch(s.name, p) for p in pattern.split(","))]
+
+
 def run_id(profile: str) -> str:
     """``YYYYmmdd-HHMMSS-<profile>``."""
     return f"{datetime.now().strftime('%Y%m%d-%H%M%S')}-{profile}"
@@ -90,6 +99,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Run the suite with pytest and the conformance plugin."""
     import pytest
 
+    if args.ops and not selected_ops(args.ops):
+        print(f"conformance: --ops {args.ops!r} matches no single-op catalogue entry (components such as "
+              "optimisers, schedulers and layers are checked by the network and training tests: run "
+              "without --ops); `python -m conformance catalog` lists the entries", file=sys.stderr)
+        return 2
     run_dir = Path(args.report) if args.report else Path("reports") / run_id(args.profile)
     run_dir.mkdir(parents=True, exist_ok=True)
     os.environ.update({"CONFORMANCE_PROFILE": args.profile, "CONFORMANCE_BACKEND": args.backend,

@@ -9,18 +9,17 @@ from hypothesis import given, reject, settings
 
 from conformance import profiles
 from conformance.checks import HarnessRejected, check_dropout_property, check_op_case
+from conformance.cli import selected_ops
 from conformance.strategies.ops import all_op_specs, op_case
 
 SPECS = all_op_specs()
 _PATTERN = os.environ.get("CONFORMANCE_OPS")
 
 
-def _selected(name: str) -> bool:
-    import fnmatch
-    return _PATTERN is None or any(fnmatch.fnmatch(name, p) for p in _PATTERN.split(","))
+_CHOSEN = None if _PATTERN is None else set(selected_ops(_PATTERN))
 
 
-@pytest.mark.parametrize("spec", [s for s in SPECS if _selected(s.name)], ids=lambda s: s.name)
+@pytest.mark.parametrize("spec", [s for s in SPECS if _CHOSEN is None or s.name in _CHOSEN], ids=lambda s: s.name)
 def test_op(spec, backend, sink) -> None:  # noqa: ANN001
     """One catalogue op: forward values and VJPs on drawn shapes and edge values."""
 
@@ -37,7 +36,7 @@ def test_op(spec, backend, sink) -> None:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("p", [0.1, 0.5, 0.9])
-@pytest.mark.skipif(not _selected("dropout"), reason="--ops excludes dropout")
+@pytest.mark.skipif(_CHOSEN is not None and "dropout" not in _CHOSEN, reason="--ops excludes dropout")
 def test_dropout_random(p, backend, sink) -> None:  # noqa: ANN001
     """Random dropout as a property: outputs 0 or x / (1 - p), dropped fraction p, matching gradient."""
     for seed in range(profiles.examples("init")):

@@ -171,3 +171,12 @@ def test_graph_finite_differences_skip_node_level_ties() -> None:
 
     assert not graph_fd_valid(case(0.0))
     assert graph_fd_valid(case(-0.7))
+
+
+def test_run_rejects_an_ops_pattern_that_matches_no_op(capsys) -> None:  # noqa: ANN001
+    """``--ops SGD`` would silently check nothing (optimisers are not single ops): it is an error."""
+    from conformance import cli
+
+    assert cli.main(["run", "--profile", "quick", "--ops", "SGD"]) == 2
+    assert "matches no single-op catalogue entry" in capsys.readouterr().err
+    assert set(cli.selected_ops("exp,log1?")) == {"exp", "log10", "log1p"}
