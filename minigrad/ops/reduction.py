@@ -7,6 +7,7 @@ evenly among tied elements; ``max(dim)``/``min(dim)`` send it all to the returne
 from __future__ import annotations
 
 import math
+import warnings
 from collections import namedtuple
 from typing import Any
 
@@ -148,18 +149,29 @@ def _var_args(name: str, input: Tensor, dim: Any, unbiased: Any, keepdim: bool, 
     return dims(dim, input.ndim, name), _correction(unbiased, correction)
 
 
+def _var_std(op: type[Op], name: str, input: Tensor, axes: Any, corr: float, keepdim: bool) -> Tensor:
+    if _count(input.shape, axes) - corr <= 0:  # torch's warning, not numpy's
+        warnings.warn(
+            f"{name}(): degrees of freedom is <= 0. Correction should be strictly less than the reduction "
+            "factor (input numel divided by output numel).", UserWarning, stacklevel=3,
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return op.apply(input, axes=axes, correction=corr, keepdim=keepdim)
+
+
 @export(methods=("var",))
 def var(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *, correction: Any = None) -> Tensor:
     """Variance with Bessel's correction by default (``correction=1``)."""
     axes, corr = _var_args("var", input, dim, unbiased, keepdim, correction)
-    return Var.apply(input, axes=axes, correction=corr, keepdim=keepdim)
+    return _var_std(Var, "var", input, axes, corr, keepdim)
 
 
 @export(methods=("std",))
 def std(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *, correction: Any = None) -> Tensor:
     """Standard deviation with Bessel's correction by default."""
     axes, corr = _var_args("std", input, dim, unbiased, keepdim, correction)
-    return Std.apply(input, axes=axes, correction=corr, keepdim=keepdim)
+    return _var_std(Std, "std", input, axes, corr, keepdim)
 
 
 class Prod(Op):
