@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from . import ops
+from ._device import cuda, device
 from ._dtype import (
     bool_ as bool,  # noqa: A001 - torch.bool
 )
@@ -29,6 +30,8 @@ from .creation import (
     empty_like,
     eye,
     from_numpy,
+    is_tensor,
+    numel,
     full,
     full_like,
     linspace,

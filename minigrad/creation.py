@@ -245,3 +245,13 @@ def new_empty(self: Tensor, *size: Any, dtype: Any = None, requires_grad: bool =
 @export("clone", function=False)
 def _clone_method(self: Tensor, *, memory_format: Any = None) -> Tensor:
     return clone(self)
+
+
+def is_tensor(obj: Any) -> bool:
+    """Whether ``obj`` is a minigrad Tensor."""
+    return isinstance(obj, Tensor)
+
+
+def numel(input: Tensor) -> int:
+    """Number of elements."""
+    return input.numel()

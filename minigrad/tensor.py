@@ -89,8 +89,10 @@ class Tensor:
         return _dtype._BY_NP[self._data.dtype]  # _make guarantees a supported dtype
 
     @property
-    def device(self) -> str:
-        return "cpu"
+    def device(self) -> Any:
+        from ._device import device
+
+        return device("cpu")
 
     @property
     def is_leaf(self) -> bool:
@@ -382,6 +384,12 @@ class Tensor:
     # ---- printing ---------------------------------------------------------------------------
     def __repr__(self) -> str:
         return _format_tensor(self)
+
+    def __format__(self, spec: str) -> str:
+        """``f"{loss:.4f}"`` formats a 0-d tensor's value, as torch does."""
+        if self.ndim == 0:
+            return format(self.item(), spec)
+        return object.__format__(self, spec)
 
     __str__ = __repr__
 
