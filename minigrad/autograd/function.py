@@ -13,9 +13,9 @@ if TYPE_CHECKING:
     from ..tensor import Tensor
 
 
-def _describe(t: Tensor) -> tuple[str, tuple[int, ...]]:
+def _describe(t: Tensor) -> tuple[np.dtype, tuple[int, ...]]:
     """What an in-place error names: the saved tensor's dtype and shape (formatted only on error)."""
-    return (t._data.dtype.name, t._data.shape)
+    return (t._data.dtype, t._data.shape)
 
 
 class Op:

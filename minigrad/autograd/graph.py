@@ -40,7 +40,7 @@ class Context:
     def __init__(self) -> None:
         self._saved: tuple[Any, ...] = ()
         self._freed = False
-        self._versions: list[tuple[list[int], int, tuple[str, tuple[int, ...]]]] = []  # (box, version, (dtype, shape))
+        self._versions: list[tuple[list[int], int, tuple[np.dtype, tuple[int, ...]]]] = []  # (box, version, (dtype, shape))
         self._node: Node | None = None
         self.needs_input_grad: tuple[bool, ...] = ()
 
@@ -58,7 +58,7 @@ class Context:
                 node = self._node.name() if self._node is not None else "an op"
                 raise RuntimeError(
                     "one of the variables needed for gradient computation has been modified by an "
-                    f"inplace operation: [minigrad.{what[0]} {list(what[1])}], which is saved by {node}, is at version {box[0]}; "
+                    f"inplace operation: [minigrad.{what[0].name} {list(what[1])}], which is saved by {node}, is at version {box[0]}; "
                     f"expected version {version} instead."
                 )
         return self._saved
