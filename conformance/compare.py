@@ -86,8 +86,10 @@ def _finite_max(*arrays: np.ndarray) -> float:
 
 
 def compare_arrays(quantity: str, actual: Any, expected: Any, dtype: str, tol_class: str,
-                   factor: float = 1.0, magnitude: float = 0.0) -> dict[str, Any]:
-    """One check (schema.py) comparing ``actual`` with ``expected`` under the policy."""
+                   factor: float = 1.0, magnitude: float = 0.0, extra_atol: Any = 0.0) -> dict[str, Any]:
+    """One check (schema.py) comparing ``actual`` with ``expected`` under the policy; ``extra_atol``
+    (scalar or per element) widens it where the policy says a quantity is not determined (see
+    ``checks.undetermined_steps``)."""
     a = np.asarray(actual)
     b = np.asarray(expected)
     rtol, atol, mult, scaled = tolerance(dtype, tol_class, factor)
@@ -113,7 +115,7 @@ def compare_arrays(quantity: str, actual: Any, expected: Any, dtype: str, tol_cl
     a64 = a.astype(np.float64)
     b64 = b.astype(np.float64)
     extra = mult * rtol * max(_finite_max(b64), magnitude) if scaled else 0.0
-    tol = mult * (atol + rtol * np.abs(b64)) + extra
+    tol = mult * (atol + rtol * np.abs(b64)) + extra + np.asarray(extra_atol, dtype=np.float64)
     with np.errstate(invalid="ignore", over="ignore"):
         err = np.abs(a64 - b64)
         same = (a64 == b64) | (np.isnan(a64) & np.isnan(b64))

@@ -175,22 +175,27 @@ def std(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = Fa
 
 
 class Prod(Op):
-    """Product; the gradient is the product of the other elements, exact with zeros present."""
+    """Product. Without zeros the gradient is ``result / x`` (torch's formula and rounding); with zeros,
+    the product of the other elements (exact)."""
 
     name = "Prod"
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, axis: Any, keepdim: bool) -> np.ndarray:
-        ctx.save_for_backward(x)
+        out = np.prod(x, axis=axis, keepdims=keepdim)
+        ctx.save_for_backward(x, out)
         ctx.axis, ctx.keepdim = axis, keepdim
-        return np.prod(x, axis=axis, keepdims=keepdim)
+        return out
 
     @staticmethod
     def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
-        (x,) = ctx.saved_tensors
+        x, out = ctx.saved_tensors
         if x.size == 0:
             return (np.zeros_like(x),)
         axis = ctx.axis
+        dims_ = None if axis is None else (axis,)
+        if not (x == 0).any():  # torch: grad * (result / input) when there is no zero (so is its rounding)
+            return (_expand_back(g, x.shape, dims_, ctx.keepdim) * (_expand_back(out, x.shape, dims_, ctx.keepdim) / x),)
         xm = x.reshape(-1) if axis is None else np.moveaxis(x, axis, -1)
         ones = np.ones(xm.shape[:-1] + (1,), dtype=x.dtype)
         left = np.cumprod(np.concatenate([ones, xm[..., :-1]], axis=-1), axis=-1)

@@ -180,3 +180,19 @@ def test_run_rejects_an_ops_pattern_that_matches_no_op(capsys) -> None:  # noqa:
     assert cli.main(["run", "--profile", "quick", "--ops", "SGD"]) == 2
     assert "matches no single-op catalogue entry" in capsys.readouterr().err
     assert set(cli.selected_ops("exp,log1?")) == {"exp", "log10", "log1p"}
+
+
+def test_adaptive_optimiser_slack_only_for_gradients_that_are_zero_up_to_rounding() -> None:
+    """Adam turns rounding noise of a zero gradient into a full step: only those float32 elements get slack
+    (as far as the reference moved the tensor), and never float64 runs or SGD."""
+    from conformance.checks import undetermined_steps
+
+    case = {"dtype": "float32", "kind": "training", "steps": 2, "optimizer": {"name": "Adam", "attrs": {}},
+            "params": {"b": {"shape": [2], "dtype": "float64", "values": [1.0, 2.0]}}}
+    expected = {"grads": [{"b": np.array([0.0, 0.5])}],
+                "params": [{"b": np.array([0.99, 1.99])}, {"b": np.array([0.98, 1.97])}]}
+    slack = undetermined_steps(case, expected)["b"]
+    np.testing.assert_allclose(slack[0], [0.01, 0.0])
+    np.testing.assert_allclose(slack[1], [0.03, 0.0])  # 0.01 + the largest step of step 1 (0.02)
+    assert undetermined_steps({**case, "dtype": "float64"}, expected) == {}
+    assert undetermined_steps({**case, "optimizer": {"name": "SGD", "attrs": {}}}, expected) == {}

@@ -111,3 +111,14 @@ def test_integer_indices_select_before_tensor_indices_as_torch():
     z = torch.tensor(a)
     z[0, :, torch.tensor([1, 2])] = torch.zeros(3, 2)
     assert z[0, :, 1:3].abs().sum().item() == 0
+
+
+def test_prod_gradient_uses_torchs_result_over_input_without_zeros():
+    # float32 [1.4e-45, 1.5]: the product rounds to 2.8e-45, so torch's result / input gives 2 * grad;
+    # minigrad follows torch's formula (and its rounding) when no element is zero
+    x = torch.tensor(np.array([1.40129846e-45, 1.5], np.float32), requires_grad=True)
+    x.prod().backward(torch.tensor(np.float32(0.12573022)))
+    np.testing.assert_allclose(x.grad.numpy(), [0.25146043, 0.0], rtol=1e-6)
+    y = torch.tensor([[1.0, 2.0], [3.0, 0.0]], requires_grad=True)  # with a zero: product of the others
+    y.prod(1).sum().backward()
+    np.testing.assert_array_equal(y.grad.numpy(), [[2.0, 1.0], [0.0, 3.0]])
