@@ -176,7 +176,7 @@ def std(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = Fa
 
 class Prod(Op):
     """Product. Without zeros the gradient is ``result / x`` (torch's formula and rounding); with zeros,
-    the product of the other elements (exact)."""
+    the product of the other elements."""
 
     name = "Prod"
 
@@ -196,11 +196,13 @@ class Prod(Op):
         dims_ = None if axis is None else (axis,)
         if not (x == 0).any():  # torch: grad * (result / input) when there is no zero (so is its rounding)
             return (_expand_back(g, x.shape, dims_, ctx.keepdim) * (_expand_back(out, x.shape, dims_, ctx.keepdim) / x),)
-        xm = x.reshape(-1) if axis is None else np.moveaxis(x, axis, -1)
-        ones = np.ones(xm.shape[:-1] + (1,), dtype=x.dtype)
-        left = np.cumprod(np.concatenate([ones, xm[..., :-1]], axis=-1), axis=-1)
+        # exclusive products from the left and from the right; like torch's cumprod, the running product
+        # is accumulated in float64 and each output rounded to x's dtype (so 1e40 * 0 is 0, not nan)
+        xm = (x.reshape(-1) if axis is None else np.moveaxis(x, axis, -1)).astype(np.float64)
+        ones = np.ones(xm.shape[:-1] + (1,))
+        left = np.cumprod(np.concatenate([ones, xm[..., :-1]], axis=-1), axis=-1).astype(x.dtype)
         right = np.flip(np.cumprod(np.flip(np.concatenate([xm[..., 1:], ones], axis=-1), -1), axis=-1), -1)
-        others = left * right
+        others = left * right.astype(x.dtype)
         others = others.reshape(x.shape) if axis is None else np.moveaxis(others, -1, axis)
         return (_expand_back(g, x.shape, None if axis is None else (axis,), ctx.keepdim) * others,)
 

@@ -122,3 +122,14 @@ def test_prod_gradient_uses_torchs_result_over_input_without_zeros():
     y = torch.tensor([[1.0, 2.0], [3.0, 0.0]], requires_grad=True)  # with a zero: product of the others
     y.prod(1).sum().backward()
     np.testing.assert_array_equal(y.grad.numpy(), [[2.0, 1.0], [0.0, 3.0]])
+
+
+def test_prod_gradient_with_a_zero_does_not_turn_overflow_into_nan():
+    # float32: the product of the other elements overflows (1e40) before meeting the zero; torch's
+    # cumprod accumulates in double, so the elements beside the zero get 0 (not nan) and the zero gets inf
+    v = np.full((2, 2, 3), 10000.0, np.float32)
+    v[0, 0, 1] = 0
+    x = torch.tensor(v, requires_grad=True)
+    x.prod().backward()
+    g = x.grad.numpy().ravel()
+    assert g[1] == np.inf and not np.isnan(g).any() and (np.delete(g, 1) == 0).all()
