@@ -319,10 +319,11 @@ for _name in ("argmax", "argmin"):
         exports=_exports(_name), notes="first index among ties",
     ))
 _add(OpSpec(
-    "vector_norm", "reduction", "reduce", smooth="piecewise", kinks=(0.0,), tol="reduction",
+    "vector_norm", "reduction", "reduce", smooth="piecewise", kinks=(0.0, "tie"), tol="reduction",
     attrs={"dims": "optional-tuple", "ord": {CHOICE: [2, 1, math.inf, 3, -math.inf, 0.5]}},
     calls={"fn": "T.linalg.vector_norm({0}, ord={ord}{dimargs})"},
-    exports=("linalg.vector_norm",), notes="gradient 0 at the zero vector (torch)",
+    exports=("linalg.vector_norm",),
+    notes="gradient 0 at the zero vector (torch); inf-norms split the gradient among tied |x| (no FD at ties)",
 ))
 _add(OpSpec(
     "norm", "reduction", "reduce", smooth="piecewise", kinks=(0.0,), tol="reduction",

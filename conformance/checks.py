@@ -148,7 +148,10 @@ def kink_neighbourhood(spec: catalog.OpSpec, case: Case) -> dict[str, np.ndarray
     if "tie" in spec.kinks:  # exact or near ties anywhere: FD would step across the switch
         if "tie" in tags:
             return None
-        vals = np.sort(np.concatenate([lf.values.ravel() for lf in case.leaves if lf.values.dtype.kind == "f"]))
+        vals = np.concatenate([lf.values.ravel() for lf in case.leaves if lf.values.dtype.kind == "f"])
+        if spec.name == "vector_norm":  # norms tie on |x|: 1 and -1 are both the largest magnitude
+            vals = np.abs(vals)
+        vals = np.sort(vals)
         if vals.size > 1 and (np.diff(vals) <= KINK_RADIUS * np.maximum(1.0, np.abs(vals[1:]))).any():
             return None
     node = case.nodes[0]
