@@ -29,11 +29,8 @@ __all__ = [
     "silu", "smooth_l1_loss", "softmax", "softplus", "tanh",
 ]
 
-_TORCH_TYPE = {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int", "bool": "Bool"}
-
-
 def _tname(t: Tensor) -> str:
-    return _TORCH_TYPE[t.dtype.name]
+    return t.dtype.scalar_type
 
 
 # ---------------------------------------------------------------------------------------------
@@ -159,7 +156,7 @@ def _pointwise_operands(name: str, kernel: str, input: Tensor, target: Tensor) -
     shape = _broadcast_shape(input.shape, target.shape)
     dt = _dtype.promote_types(input.dtype, target.dtype)
     if not dt.is_floating_point:
-        raise NotImplementedError(f"\"{kernel}\" not implemented for '{_TORCH_TYPE[dt.name]}'")
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{dt.scalar_type}'")
     return input.to(dt).broadcast_to(shape), target.to(dt).broadcast_to(shape)
 
 
@@ -517,7 +514,7 @@ def hinge_embedding_loss(
     reduction = _reduction(reduction, size_average, reduce)
     dt = _dtype.promote_types(input.dtype, target.dtype)
     if not dt.is_floating_point:
-        raise NotImplementedError(f"\"hinge_embedding_loss\" not implemented for '{_TORCH_TYPE[dt.name]}'")
+        raise NotImplementedError(f"\"hinge_embedding_loss\" not implemented for '{dt.scalar_type}'")
     x = input.to(dt)
     zero = Tensor._make(np.zeros((), dtype=dt.np))
     margin_clamp = (margin - x).clamp_min(0)
