@@ -97,6 +97,28 @@ def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = 
     return Mean.apply(input, axes=dims(dim, input.ndim, "mean"), keepdim=keepdim)
 
 
+def _constant_slices(x: np.ndarray, axes: Any, keepdims: bool) -> np.ndarray:
+    """Where every reduced value is equal: the spread there is exactly 0. numpy's mean of identical values is
+    inexact along a strided axis (3 x 1e-8 summed and divided by 3 is not 1e-8), which would leave a
+    spurious std of ~1e-24 and a gradient of rounding noise; torch's Welford reduction gives exactly 0."""
+    if _count(x.shape, axes) == 0:
+        return np.zeros(np.sum(x, axis=axes, keepdims=keepdims).shape, dtype=bool)
+    top = np.max(x, axis=axes, keepdims=keepdims)
+    return (top == np.min(x, axis=axes, keepdims=keepdims)) & np.isfinite(top)
+
+
+def _centered(x: np.ndarray, axes: Any) -> np.ndarray:
+    """``x - mean(x)`` over ``axes``, exactly 0 on slices of identical values."""
+    centered = x - np.mean(x, axis=axes, keepdims=True)
+    return np.where(_constant_slices(x, axes, True), x.dtype.type(0), centered)
+
+
+def _dof(n: int, correction: float) -> float:
+    """Degrees of freedom ``max(0, n - correction)``, as torch's var/std backward (so the gradient is nan,
+    not a sign-flipped 0, when the correction exceeds the count)."""
+    return n - correction if n > correction else 0.0
+
+
 class Var(Op):
     name = "Var"
 
@@ -104,14 +126,15 @@ class Var(Op):
     def forward(ctx: Context, x: np.ndarray, axes: Any, correction: float, keepdim: bool) -> np.ndarray:
         ctx.save_for_backward(x)
         ctx.axes, ctx.correction, ctx.keepdim = axes, correction, keepdim
-        return np.var(x.astype(np.float64), axis=axes, ddof=correction, keepdims=keepdim).astype(x.dtype)
+        out = np.var(x.astype(np.float64), axis=axes, ddof=correction, keepdims=keepdim)
+        return np.where(_constant_slices(x, axes, keepdim) & ~np.isnan(out), 0.0, out).astype(x.dtype)
 
     @staticmethod
     def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
         (x,) = ctx.saved_tensors
         n = _count(x.shape, ctx.axes)
-        centered = x - np.mean(x, axis=ctx.axes, keepdims=True)
-        return (_expand_back(g, x.shape, ctx.axes, ctx.keepdim) * centered * (g.dtype.type(2) / g.dtype.type(n - ctx.correction)),)
+        centered = _centered(x, ctx.axes)
+        return (_expand_back(g, x.shape, ctx.axes, ctx.keepdim) * centered * (g.dtype.type(2) / g.dtype.type(_dof(n, ctx.correction))),)
 
 
 class Std(Op):
@@ -119,7 +142,8 @@ class Std(Op):
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, axes: Any, correction: float, keepdim: bool) -> np.ndarray:
-        out = np.std(x.astype(np.float64), axis=axes, ddof=correction, keepdims=keepdim).astype(x.dtype)
+        out = np.std(x.astype(np.float64), axis=axes, ddof=correction, keepdims=keepdim)
+        out = np.where(_constant_slices(x, axes, keepdim) & ~np.isnan(out), 0.0, out).astype(x.dtype)
         ctx.save_for_backward(x, out)
         ctx.axes, ctx.correction, ctx.keepdim = axes, correction, keepdim
         return out
@@ -128,10 +152,10 @@ class Std(Op):
     def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
         x, out = ctx.saved_tensors
         n = _count(x.shape, ctx.axes)
-        centered = x - np.mean(x, axis=ctx.axes, keepdims=True)
+        centered = _centered(x, ctx.axes)
         # torch masks the gradient to 0 where std == 0 (instead of 0/0)
         scale = _expand_back(np.where(out == 0, 0, g / out).astype(g.dtype, copy=False), x.shape, ctx.axes, ctx.keepdim)
-        return (scale * centered / g.dtype.type(n - ctx.correction),)
+        return (scale * centered / g.dtype.type(_dof(n, ctx.correction)),)
 
 
 def _correction(unbiased: Any, correction: Any) -> float:

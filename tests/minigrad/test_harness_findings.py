@@ -133,3 +133,40 @@ def test_prod_gradient_with_a_zero_does_not_turn_overflow_into_nan():
     x.prod().backward()
     g = x.grad.numpy().ravel()
     assert g[1] == np.inf and not np.isnan(g).any() and (np.delete(g, 1) == 0).all()
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("correction", [0, 1, 2])
+@pytest.mark.parametrize("keepdim", [False, True])
+@pytest.mark.parametrize(("shape", "dim"), [((3, 1, 4), [0, 1]), ((3, 4), 0), ((2, 3, 4), [0, 2]), ((3, 4), 1),
+                                            ((9,), None)])
+def test_std_and_var_of_identical_values_are_exactly_zero(shape, dim, keepdim, correction, dtype):
+    # torch 2.13: std(full((3, 1, 4), 1e-8, float64), dim=[0, 1]) is exactly 0 with gradient 0 (Welford);
+    # minigrad used to give 2.0e-24 and gradient -0.408 (numpy's strided mean of 3 x 1e-8 is inexact)
+    for value in (1e-8, 0.1, 1 / 3):
+        for name in ("std", "var"):
+            x = torch.full(shape, value, dtype=dtype, requires_grad=True)
+            y = getattr(x, name)(dim=dim, correction=correction, keepdim=keepdim)
+            y.sum().backward()
+            assert y.dtype is dtype
+            np.testing.assert_array_equal(y.detach().numpy(), np.zeros(y.shape))
+            np.testing.assert_array_equal(x.grad.numpy(), np.zeros(shape))
+
+
+def test_var_gradient_is_nan_when_the_correction_exceeds_the_count():
+    # torch 2.13 divides by max(0, n - correction): full((1,), 5.).var(correction=2) backward gives nan, not -0
+    x = torch.full((1,), 5.0, dtype=torch.float64, requires_grad=True)
+    y = x.var(correction=2)
+    y.backward()
+    assert np.isnan(y.item()) and np.isnan(x.grad.numpy()).all()
+
+
+def test_std_of_distinct_values_keeps_its_gradient():
+    # torch 2.13: tensor([[1., 2.], [3., 5.]], float64).std(dim=[0, 1]) = 1.707825127659933,
+    # gradient [-0.3415650255319866, -0.14638501094227996, 0.04879500364742666, 0.43915503282683993]
+    x = torch.tensor([[1.0, 2.0], [3.0, 5.0]], dtype=torch.float64, requires_grad=True)
+    y = x.std(dim=[0, 1])
+    y.backward()
+    np.testing.assert_allclose(y.item(), 1.707825127659933, rtol=1e-15)
+    np.testing.assert_allclose(x.grad.numpy().ravel(), [-0.3415650255319866, -0.14638501094227996,
+                                                        0.04879500364742666, 0.43915503282683993], rtol=1e-14)
