@@ -49,12 +49,18 @@ def compare_evaluations(case: Case, actual: Evaluation, expected: Evaluation, dt
     return checks
 
 
+def quantity_values(actual: Evaluation, expected: Evaluation) -> dict[str, tuple[Any, Any]]:
+    """quantity -> (backend array, oracle array), named as the checks name them."""
+    values = {f"out[{i}]": (a, b) for i, (a, b) in enumerate(zip(actual.outputs, expected.outputs))}
+    values.update({f"grad[{k}]": (actual.grads.get(k, np.zeros_like(g)), g) for k, g in expected.grads.items()})
+    return values
+
+
 def explain(case: Case, backend: Any, actual: Evaluation, expected: Evaluation,
             checks: list[dict[str, Any]]) -> dict[str, Any]:
     """Arrays for a failing record (schema ``arrays_file``): expected/actual of every failing quantity, and
     the full Jacobians of both libraries when the case is small (the VJP checks only project them)."""
-    values = {f"out[{i}]": (a, b) for i, (a, b) in enumerate(zip(actual.outputs, expected.outputs))}
-    values.update({f"grad[{k}]": (actual.grads.get(k), g) for k, g in expected.grads.items()})
+    values = quantity_values(actual, expected)
     arrays: dict[str, Any] = {c["quantity"]: {"expected": values[c["quantity"]][1], "actual": values[c["quantity"]][0]}
                               for c in checks if not c["ok"] and c["quantity"] in values}
     try:
@@ -109,7 +115,7 @@ def _check_case(case: Case, backend: Any, *, kind: str, subject: str, tol_class:
             continue
         if oracle in oracles:
             checks = compare_evaluations(cd, actual, expected, dtype, tol_class, factor)
-            rec = make_record(oracle=oracle, checks=checks, case=cd.to_json(),
+            rec = make_record(oracle=oracle, checks=checks, case=cd.to_json(), values=quantity_values(actual, expected),
                               duration_s=time.perf_counter() - t0, **common)
             if rec["verdict"] != "pass":
                 rec["_arrays"] = explain(cd, backend, actual, expected, checks)

@@ -85,25 +85,68 @@ def _finite_max(*arrays: np.ndarray) -> float:
     return m
 
 
+def element_ratios(actual: Any, expected: Any, atol: Any, rtol: float) -> np.ndarray:
+    """``err / tol`` per element with ``tol = atol + rtol * |expected|`` (``atol`` a scalar or per element): 0
+    where equal (NaN against NaN counts as equal), inf for a NaN against a number, an infinity against anything
+    else, any difference where the tolerance is 0, and any difference in an integer or boolean result. An
+    element fails when its ratio exceeds 1 (:func:`bad_mask`); the record and the report both use this."""
+    a, b = np.asarray(actual), np.asarray(expected)
+    if b.dtype.kind in "biu" or a.dtype.kind in "biu":
+        return np.where(a != b, np.inf, 0.0)
+    a64, b64 = a.astype(np.float64), b.astype(np.float64)
+    tol = np.asarray(atol, dtype=np.float64) + rtol * np.abs(b64)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        err = np.abs(a64 - b64)
+        same = (a64 == b64) | (np.isnan(a64) & np.isnan(b64))
+        err = np.where(same, 0.0, err)
+        err = np.where(np.isnan(err), np.inf, err)
+        ratio = np.where(err == 0, 0.0, np.where(tol > 0, err / np.where(tol > 0, tol, 1.0), np.inf))
+        ratio = np.where(np.isnan(ratio) | ~np.isfinite(tol) & (err > 0), np.inf, ratio)  # inf vs other
+    return ratio
+
+
+def bad_mask(actual: Any, expected: Any, atol: Any, rtol: float) -> np.ndarray:
+    """The elements that fail the policy (see :func:`element_ratios`)."""
+    return element_ratios(actual, expected, atol, rtol) > 1.0
+
+
+def check_tolerance(check: dict[str, Any]) -> tuple[Any, float]:
+    """``(atol, rtol)`` a check applied: ``atol`` already holds the multiplier and the magnitude-scaled term;
+    ``extra_atol`` (scalar or nested list) is the widening where a quantity is not determined."""
+    atol = float(check.get("atol") or 0.0)
+    extra = check.get("extra_atol")
+    return (atol if extra is None else atol + np.asarray(extra, dtype=np.float64)), float(check.get("rtol") or 0.0)
+
+
 def compare_arrays(quantity: str, actual: Any, expected: Any, dtype: str, tol_class: str,
                    factor: float = 1.0, magnitude: float = 0.0, extra_atol: Any = 0.0) -> dict[str, Any]:
     """One check (schema.py) comparing ``actual`` with ``expected`` under the policy; ``extra_atol``
     (scalar or per element) widens it where the policy says a quantity is not determined (see
-    ``checks.undetermined_steps``)."""
+    ``checks.undetermined_steps``). The check's ``atol`` is the absolute tolerance applied: the policy's
+    times the multiplier, plus the magnitude-scaled term."""
     a = np.asarray(actual)
     b = np.asarray(expected)
     rtol, atol, mult, scaled = tolerance(dtype, tol_class, factor)
+    if scaled:
+        atol_applied = mult * atol + mult * rtol * max(_finite_max(b.astype(np.float64)) if b.dtype.kind == "f"
+                                                       else 0.0, magnitude)
+    else:
+        atol_applied = mult * atol
+    extra = np.asarray(extra_atol, dtype=np.float64)
     check: dict[str, Any] = {"quantity": quantity, "shape": list(b.shape), "ratio": 0.0, "max_abs_err": 0.0,
                              "max_rel_err": 0.0, "index": [0] * b.ndim, "expected": None, "actual": None,
-                             "atol": atol * mult, "rtol": rtol * mult, "ok": True}
+                             "atol": atol_applied, "rtol": rtol * mult, "ok": True}
+    if extra.any():
+        check["extra_atol"] = float(extra) if extra.ndim == 0 else extra.tolist()
     if a.shape != b.shape or a.dtype != b.dtype:
         check.update(ratio="inf", index=None, ok=False, note=f"shape/dtype {list(a.shape)} {a.dtype} "
                      f"!= expected {list(b.shape)} {b.dtype}")
         return check
     if b.size == 0:
         return check
+    ratio = element_ratios(a, b, atol_applied + extra, rtol * mult)
     if b.dtype.kind in "biu":
-        bad = a != b
+        bad = ratio > 1.0
         if bad.any():
             idx = np.unravel_index(int(np.argmax(bad)), b.shape)
             check.update(ratio="inf", ok=False, index=[int(i) for i in idx], expected=_scalar(b[idx]),
@@ -114,15 +157,10 @@ def compare_arrays(quantity: str, actual: Any, expected: Any, dtype: str, tol_cl
         return check
     a64 = a.astype(np.float64)
     b64 = b.astype(np.float64)
-    extra = mult * rtol * max(_finite_max(b64), magnitude) if scaled else 0.0
-    tol = mult * (atol + rtol * np.abs(b64)) + extra + np.asarray(extra_atol, dtype=np.float64)
     with np.errstate(invalid="ignore", over="ignore"):
         err = np.abs(a64 - b64)
-        same = (a64 == b64) | (np.isnan(a64) & np.isnan(b64))
-        err = np.where(same, 0.0, err)
+        err = np.where((a64 == b64) | (np.isnan(a64) & np.isnan(b64)), 0.0, err)
         err = np.where(np.isnan(err), np.inf, err)
-        ratio = np.where(err == 0, 0.0, np.where(tol > 0, err / np.where(tol > 0, tol, 1.0), np.inf))
-        ratio = np.where(np.isnan(ratio) | ~np.isfinite(tol) & (err > 0), np.inf, ratio)  # inf vs other
         rel = np.where(err == 0, 0.0, err / np.maximum(np.abs(b64), np.finfo(np.float64).tiny))
     k = int(np.argmax(ratio))
     idx = np.unravel_index(k, b.shape)
@@ -171,10 +209,23 @@ KNOWN_DIFFERENCES_FILE = Path(__file__).with_name("known_differences.json")
 
 def known_differences() -> list[dict[str, Any]]:
     """Deliberate divergences from torch of one ``backend`` (default minigrad): ``id, ops, oracles, quantities``
-    (``*`` wildcard), optional ``edge``
-    (an edge-value tag the case must have) and ``when`` (a name in :data:`CONDITIONS`), ``reason``, ``evidence``,
-    and ``case``: the IR case that shows it (replayed by the suite; the entry goes stale when it passes)."""
-    return json.loads(KNOWN_DIFFERENCES_FILE.read_text())
+    (``*`` wildcard), optional ``edge`` (an edge-value tag the case must have) and ``when`` (a name in
+    :data:`CONDITIONS`), ``deviates`` (``"torch"`` or ``"backend"``: which side is wrong), ``exact`` (a name in
+    ``conformance.exact.ORACLES``: the oracle that decides each record), ``reason``, ``evidence``, and ``case``:
+    the IR case that shows it (replayed by the suite; the entry goes stale when it passes)."""
+    from .exact import ORACLES
+
+    entries = json.loads(KNOWN_DIFFERENCES_FILE.read_text())
+    for kd in entries:
+        if kd.get("deviates") not in DEVIATING_SIDES or kd.get("exact") not in ORACLES:
+            raise ValueError(f"known difference {kd.get('id')!r} in {KNOWN_DIFFERENCES_FILE.name}: 'deviates' must be "
+                             f"one of {DEVIATING_SIDES} (got {kd.get('deviates')!r}) and 'exact' one of "
+                             f"{sorted(ORACLES)} (got {kd.get('exact')!r})")
+    return entries
+
+
+#: who a known difference can say is wrong; only a deviating *reference* excuses a record
+DEVIATING_SIDES = ("torch", "backend")
 
 
 def quantity_matches(quantity: str, pattern: str) -> bool:
@@ -204,9 +255,53 @@ def _zero_variance(case: dict[str, Any]) -> bool:
 CONDITIONS = {"zero_variance": _zero_variance}
 
 
+def exact_decision(kd: dict[str, Any], case: dict[str, Any] | None, failing: list[dict[str, Any]],
+                   values: dict[str, tuple[Any, Any]] | None) -> dict[str, Any]:
+    """Which side the entry's exact oracle sides with on the failing checks of one record.
+
+    Per check, each side is within tolerance of the exact value or not (the check's own atol/rtol): the oracle
+    sides with ``backend`` when only the backend is, ``torch`` when only torch is, else ``both``/``neither``;
+    ``undefined`` where the oracle does not apply or the arrays are missing. The record's ``sided_with`` is the
+    checks' common answer (``mixed`` when they disagree)."""
+    from .exact import exact_values
+
+    exact = exact_values(kd["exact"], case) if values is not None else None
+    per: list[dict[str, Any]] = []
+    for c in failing:
+        q = c["quantity"]
+        if exact is None or values is None or q not in exact or q not in values:
+            per.append({"quantity": q, "sided_with": "undefined"})
+            continue
+        actual, expected = (np.asarray(v) for v in values[q])
+        atol, rtol = check_tolerance(c)
+        e = exact[q]
+        ok = {side: arr.shape == e.shape and not bad_mask(arr, e, atol, rtol).any()
+              for side, arr in (("backend", actual), ("torch", expected))}
+        side = {(True, False): "backend", (False, True): "torch", (True, True): "both"}.get(
+            (ok["backend"], ok["torch"]), "neither")
+        per.append({"quantity": q, "sided_with": side,
+                    "backend_ratio": _max_ratio(actual, e, atol, rtol), "torch_ratio": _max_ratio(expected, e, atol, rtol)})
+    sides = {p["sided_with"] for p in per}
+    return {"entry": kd["id"], "oracle": kd["exact"], "deviates": kd["deviates"],
+            "sided_with": sides.pop() if len(sides) == 1 else "mixed", "checks": per}
+
+
+def _max_ratio(actual: np.ndarray, exact: np.ndarray, atol: Any, rtol: float) -> Any:
+    if actual.shape != exact.shape:
+        return "inf"
+    return json_float(float(element_ratios(actual, exact, atol, rtol).max(initial=0.0)))
+
+
 def match_known_difference(ops: list[str], oracle: str, edge_values: list[str], failing: list[dict[str, Any]],
-                           case: dict[str, Any] | None = None, backend: str = "minigrad") -> dict[str, Any] | None:
-    """The known difference explaining every failing check, if there is one."""
+                           case: dict[str, Any] | None = None, backend: str = "minigrad",
+                           values: dict[str, tuple[Any, Any]] | None = None,
+                           ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """``(known difference, exact decision)`` for a failing record. An entry whose scope (backend, oracle, ops,
+    edge, ``when``, quantities) covers every failing check is decided by its exact oracle on the record's arrays
+    (``values``: quantity -> (backend, torch)): the record is excused only when the entry says torch deviates and
+    the oracle sides with the backend. The decision is returned either way, so a record that stays a failure
+    says which side the oracle found right."""
+    decision = None
     for kd in known_differences():
         if kd.get("backend", "minigrad") != backend.split("+")[0]:
             continue
@@ -216,9 +311,13 @@ def match_known_difference(ops: list[str], oracle: str, edge_values: list[str], 
             continue
         if kd.get("when") and not CONDITIONS[kd["when"]](case or {}):
             continue
-        if all(any(quantity_matches(c["quantity"], q) for q in kd["quantities"]) for c in failing):
-            return {"id": kd["id"], "reason": kd["reason"], "evidence": kd["evidence"]}
-    return None
+        if not all(any(quantity_matches(c["quantity"], q) for q in kd["quantities"]) for c in failing):
+            continue
+        decision = exact_decision(kd, case, failing, values)
+        if kd["deviates"] == "torch" and decision["sided_with"] == "backend":
+            return {"id": kd["id"], "reason": kd["reason"], "evidence": kd["evidence"], "deviates": kd["deviates"],
+                    "exact": kd["exact"], "sided_with": "backend"}, decision
+    return None, decision
 
 
 # ---- records -----------------------------------------------------------------------------------------
@@ -226,16 +325,18 @@ def make_record(*, kind: str, subject: str, ops: list[str], oracle: str, dtype: 
                 checks: list[dict[str, Any]], case: dict[str, Any] | None, digest: str,
                 edge_values: list[str] | None = None, nodeid: str = "", message: str | None = None,
                 verdict: str | None = None, trajectory: dict[str, Any] | None = None, duration_s: float = 0.0,
-                first_bad_node: int | None = None) -> dict[str, Any]:
-    """A record (schema.py). The verdict is ``fail`` when a check fails, unless a known difference explains it;
-    passing records drop their checks (the worst one is kept) and their case, to keep results small."""
+                first_bad_node: int | None = None, values: dict[str, tuple[Any, Any]] | None = None,
+                ) -> dict[str, Any]:
+    """A record (schema.py). The verdict is ``fail`` when a check fails, unless a known difference explains it
+    (decided by its exact oracle on ``values``: quantity -> (backend array, torch array)); passing records drop
+    their checks (the worst one is kept) and their case, to keep results small."""
     edge_values = sorted(set(edge_values or []))
     failing = [c for c in checks if not c["ok"]]
-    kd = None
+    kd = exact = None
     if verdict is None:
         verdict = "pass"
         if failing:
-            kd = match_known_difference(ops, oracle, edge_values, failing, case, backend)
+            kd, exact = match_known_difference(ops, oracle, edge_values, failing, case, backend, values)
             verdict = "known_difference" if kd else "fail"
     keep = verdict != "pass"
     return {
@@ -253,6 +354,7 @@ def make_record(*, kind: str, subject: str, ops: list[str], oracle: str, dtype: 
         "edge_values": edge_values,
         "message": message,
         "known_difference": kd,
+        "exact": exact,
         "case": case if keep else None,
         "first_bad_node": first_bad_node,
         "arrays_file": None,

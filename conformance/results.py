@@ -37,6 +37,7 @@ RECORD_DEFAULTS: dict[str, Any] = {
     "edge_values": [],
     "message": None,
     "known_difference": None,
+    "exact": None,
     "case": None,
     "first_bad_node": None,
     "arrays_file": None,
