@@ -1,4 +1,5 @@
-"""Every deliberate divergence in known_differences.json must still exist (else the entry is stale)."""
+"""Every known difference must still exist (else the entry is stale), in the direction it states: on its evidence
+case the exact oracle it names must side with the side the entry says is right."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from conformance.ir import Case
 
 @pytest.mark.parametrize("kd", known_differences(), ids=lambda kd: kd["id"])
 def test_known_difference_still_exists(kd, backend, sink) -> None:  # noqa: ANN001
-    """Replay the entry's evidence case: it must still differ from torch, and be recognised as this entry."""
+    """Replay the entry's evidence case: it must still differ from torch, be recognised as this entry, and the exact
+    oracle must find the deviating side to be the one the entry names."""
     if kd.get("backend", "minigrad") != backend.name:
         pytest.skip(f"a known difference of {kd.get('backend', 'minigrad')}, not of {backend.name}")
     data = kd["case"]
@@ -24,4 +26,9 @@ def test_known_difference_still_exists(kd, backend, sink) -> None:  # noqa: ANN0
     matched = [r for r in records if (r.get("known_difference") or {}).get("id") == kd["id"]]
     assert matched, (f"known difference {kd['id']} ({kd['reason']}) no longer shows: the backend now matches torch "
                      f"on its evidence case; remove the entry from known_differences.json")
+    right = "backend" if kd["deviates"] == "torch" else "torch"
+    decided = [r["exact"] for r in records if r.get("exact") and r["exact"]["entry"] == kd["id"]]
+    assert decided and all(d["sided_with"] == right for d in decided), (
+        f"known difference {kd['id']} says {kd['deviates']} deviates, but on its evidence case the exact oracle "
+        f"{kd['exact']} sided with {[d['sided_with'] for d in decided]}")
     sink.submit(records)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from conformance import compare
+from conformance import compare, exact
 from conformance.checks import check_graph_case, check_op_case, failures
 from conformance.compare import compare_arrays, make_record
 from conformance.ir import Case, Leaf, Node
@@ -109,14 +109,23 @@ def test_record_shape_and_known_difference_matching(monkeypatch: pytest.MonkeyPa
     assert rec["verdict"] == "fail" and rec["worst"] is chk and rec["case"] == {"c": 1}
     json.dumps(rec, allow_nan=False)
     kd = [{"id": "kd1", "ops": ["exp"], "oracles": ["torch64"], "quantities": ["grad[*]"], "edge": "zero",
-           "reason": "r", "evidence": "e", "case": None}]
+           "deviates": "torch", "exact": "planted", "reason": "r", "evidence": "e", "case": None}]
     monkeypatch.setattr(compare, "known_differences", lambda: kd)
-    rec2 = make_record(kind="op", subject="exp", ops=["exp"], oracle="torch64", dtype="float64", backend="minigrad",
-                       checks=[chk], case=None, digest="d", edge_values=["zero"])
+    truth = {"grad[x0]": np.array([1.0])}
+    monkeypatch.setitem(exact.ORACLES, "planted", lambda case: truth)
+    values = {"grad[x0]": (np.array([1.0]), np.array([2.0]))}  # (backend, torch)
+    common = dict(kind="op", subject="exp", ops=["exp"], oracle="torch64", dtype="float64", backend="minigrad",
+                  checks=[chk], case={"c": 1}, digest="d")
+    rec2 = make_record(**common, edge_values=["zero"], values=values)
     assert rec2["verdict"] == "known_difference" and rec2["known_difference"]["id"] == "kd1"
-    rec3 = make_record(kind="op", subject="exp", ops=["exp"], oracle="torch64", dtype="float64", backend="minigrad",
-                       checks=[chk], case=None, digest="d", edge_values=[])
-    assert rec3["verdict"] == "fail"
+    assert rec2["exact"]["sided_with"] == "backend"
+    rec3 = make_record(**common, edge_values=[], values=values)
+    assert rec3["verdict"] == "fail" and rec3["exact"] is None
+    truth["grad[x0]"] = np.array([2.0])  # now torch is the side that is right
+    rec4 = make_record(**common, edge_values=["zero"], values=values)
+    assert rec4["verdict"] == "fail" and rec4["exact"]["sided_with"] == "torch"
+    rec5 = make_record(**common, edge_values=["zero"])  # no arrays: the oracle cannot decide, nothing is excused
+    assert rec5["verdict"] == "fail" and rec5["exact"]["sided_with"] == "undefined"
 
 
 # ---- the command line ----------------------------------------------------------------------------------
