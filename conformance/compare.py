@@ -94,8 +94,8 @@ def element_ratios(actual: Any, expected: Any, atol: Any, rtol: float) -> np.nda
     if b.dtype.kind in "biu" or a.dtype.kind in "biu":
         return np.where(a != b, np.inf, 0.0)
     a64, b64 = a.astype(np.float64), b.astype(np.float64)
-    tol = np.asarray(atol, dtype=np.float64) + rtol * np.abs(b64)
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        tol = np.asarray(atol, dtype=np.float64) + rtol * np.abs(b64)
         err = np.abs(a64 - b64)
         same = (a64 == b64) | (np.isnan(a64) & np.isnan(b64))
         err = np.where(same, 0.0, err)

@@ -20,6 +20,7 @@ import numpy as np
 from jinja2 import ChainableUndefined, Environment, FileSystemLoader
 from markupsafe import Markup, escape
 
+from conformance.compare import bad_mask, check_tolerance
 from conformance.report import figures
 from conformance.report.fmt import from_json_array, tensor_segments
 from conformance.report.graph import graph_svg
@@ -84,25 +85,25 @@ def make_env() -> Environment:
     return env
 
 
-def _marks(expected: np.ndarray, actual: np.ndarray, atol: float, rtol: float,
+def _marks(expected: np.ndarray, actual: np.ndarray, check: Mapping[str, Any] | None,
            worst_index: list[int] | None) -> tuple[dict[tuple[int, ...], str], int]:
-    """Element index -> css class for the out-of-tolerance elements (and the worst one)."""
+    """Element index -> css class for the elements that fail the check under compare.py's rule (its
+    ``bad_mask`` with the check's own tolerance), and the worst one. A quantity without a check (a Jacobian,
+    shown only to explain) has nothing marked."""
     marks: dict[tuple[int, ...], str] = {}
-    if expected.shape != actual.shape:
+    if not check or expected.shape != actual.shape or expected.dtype.kind not in "fiub" or actual.dtype.kind not in "fiub":
         return marks, 0
-    e = expected.astype(np.float64, copy=False) if expected.dtype.kind in "fiub" else None
-    a = actual.astype(np.float64, copy=False) if actual.dtype.kind in "fiub" else None
-    if e is None or a is None:
+    atol, rtol = check_tolerance(dict(check))
+    try:
+        bad = bad_mask(actual, expected, atol, rtol)
+    except ValueError:  # a per-element tolerance of another shape: do not guess
         return marks, 0
-    with np.errstate(invalid="ignore", over="ignore"):
-        same_nonfinite = (np.isnan(e) & np.isnan(a)) | (np.isinf(e) & (e == a))
-        bad = ~same_nonfinite & ~(np.abs(a - e) <= atol + rtol * np.abs(e))
     n_bad = int(bad.sum())
     for idx in np.argwhere(bad):  # argwhere, unlike nonzero, also takes 0-d arrays
         marks[tuple(int(i) for i in idx)] = "bad"
     if worst_index is not None and n_bad:
         key = tuple(int(i) for i in worst_index)
-        if key in marks or (len(key) == expected.ndim):
+        if key in marks:
             marks[key] = "worst"
     return marks, n_bad
 
@@ -150,7 +151,7 @@ def _check_for(record: Mapping[str, Any], quantity: str) -> Mapping[str, Any] | 
         if isinstance(c, Mapping) and c.get("quantity") == quantity:
             return c
     worst = record.get("worst")
-    if isinstance(worst, Mapping) and (worst.get("quantity") == quantity or not record.get("checks")):
+    if isinstance(worst, Mapping) and worst.get("quantity") == quantity:
         return worst
     return None
 
@@ -178,7 +179,7 @@ def array_pairs(record: Mapping[str, Any], arrays: Any) -> list[dict[str, Any]]:
         marks: dict[tuple[int, ...], str] = {}
         n_bad = 0
         if exp is not None and act is not None:
-            marks, n_bad = _marks(exp, act, atol, rtol, check.get("index"))
+            marks, n_bad = _marks(exp, act, check, check.get("index"))
         rows = []
         for label, arr in (("expected (oracle)", exp), ("actual (backend)", act)):
             if arr is not None:

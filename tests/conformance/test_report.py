@@ -14,7 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from conformance.compare import compare_arrays
 from conformance.report import main, render_html, render_report
 from conformance.report.compare import compare_results
 from conformance.report.figures import histogram_bins, log_ratio, margin_histogram
@@ -364,7 +367,47 @@ def test_marks_handle_0d_arrays() -> None:
     """A failing 0-d gradient (a real ci-run case) must still be marked, not crash the render."""
     from conformance.report.render import _marks
 
-    marks, n_bad = _marks(np.array(0.5), np.array(0.0), 1e-7, 1e-7, [])
+    check = compare_arrays("grad[x0]", np.array(0.0), np.array(0.5), "float64", "elementwise")
+    marks, n_bad = _marks(np.array(0.5), np.array(0.0), check, check["index"])
     assert n_bad == 1 and marks == {(): "worst"}
-    marks, n_bad = _marks(np.array(0.5), np.array(0.5), 1e-7, 1e-7, [])
+    marks, n_bad = _marks(np.array(0.5), np.array(0.5), check, [])
     assert n_bad == 0 and marks == {}
+
+
+_ELEMENT = st.one_of(st.floats(-1e3, 1e3), st.sampled_from([0.0, np.nan, np.inf, -np.inf, 1e-300]))
+
+
+@settings(max_examples=200, derandomize=True, database=None, deadline=None)
+@given(st.lists(st.tuples(_ELEMENT, _ELEMENT, st.sampled_from([0.0, 1e-9, 1e-6, 1e-3, 1.0])), min_size=1,
+                max_size=12),
+       st.sampled_from(["float64", "float32"]), st.sampled_from(["elementwise", "reduction", "exact", "training"]),
+       st.sampled_from([1.0, 3.0]), st.sampled_from([0.0, 1e3]))
+def test_report_marks_exactly_the_elements_compare_fails(rows, dtype, tol_class, factor, magnitude) -> None:
+    """The report marks an element iff compare.py's rule fails it: each element checked on its own (with the
+    same magnitude-scaled term) decides, so a passing element is never marked and a failing one always is."""
+    from conformance.report.render import _marks
+
+    expected = np.array([b for b, _, _ in rows]).astype(dtype)
+    with np.errstate(invalid="ignore", over="ignore"):
+        actual = (expected.astype(np.float64) + np.array([d * (1 + abs(b)) for b, _, d in rows])).astype(dtype)
+    actual = np.where(np.array([isinstance(a, float) and not np.isfinite(a) for _, a, _ in rows]),
+                      np.array([a for _, a, _ in rows]).astype(dtype), actual)
+    check = compare_arrays("out[0]", actual, expected, dtype, tol_class, factor, magnitude)
+    scale = max(magnitude, float(np.max(np.abs(expected[np.isfinite(expected)]), initial=0.0)))
+    failing = {(i,) for i in range(len(rows)) if not compare_arrays(
+        "out[0]", actual[i:i + 1], expected[i:i + 1], dtype, tol_class, factor, scale)["ok"]}
+    marks, n_bad = _marks(expected, actual, check, check["index"])
+    assert set(marks) == failing and n_bad == len(failing)
+    assert check["ok"] == (not failing)
+    if failing:
+        assert marks[tuple(check["index"])] == "worst"
+
+
+def test_magnitude_scaled_tolerance_is_not_marked() -> None:
+    """A reduction's absolute error is relative to what was summed: 1e-6 off a result of 0 with inputs of 1e3
+    passes compare.py (atol 4e-7 + 4e-7 * 1e3), so the report must not mark it (it used to)."""
+    from conformance.report.render import _marks
+
+    check = compare_arrays("out[0]", np.array([1e-6, 1.0]), np.array([0.0, 1.0]), "float64", "reduction", 1.0, 1e3)
+    assert check["ok"]
+    assert _marks(np.array([0.0, 1.0]), np.array([1e-6, 1.0]), check, check["index"]) == ({}, 0)
