@@ -14,9 +14,12 @@ A **check** compares one quantity of one case against one oracle::
       "index": [1, 2],                # index of the worst element ([] for 0-d, null when shapes differ)
       "expected": 0.5,                # oracle value at the worst index (json_float)
       "actual": 0.50000001,           # backend value at the worst index
-      "atol": 1e-7, "rtol": 1e-7,
-      "ok": true
+      "atol": 1e-7, "rtol": 1e-7,     # the tolerance applied: tol = atol + rtol * |expected| per element
+      "ok": true                      # (atol includes the class multiplier and the magnitude-scaled term)
     }
+
+(optional ``"extra_atol"``: a scalar or nested list added to ``atol`` where a quantity is not determined;
+``compare.check_tolerance(check)`` and ``compare.bad_mask`` recompute the failing elements from a check.)
 
 A **record** is one case checked against one oracle::
 
@@ -34,7 +37,13 @@ A **record** is one case checked against one oracle::
       "checks": [<check>, ...],            # all checks (may be [] for pass records to save space)
       "edge_values": ["zero", "tie"],      # which deliberate edge values the case contains
       "message": null | "text",            # error text / exception for error and crashed verdicts
-      "known_difference": null | {"id": "...", "reason": "...", "evidence": "..."},
+      "known_difference": null | {"id": "...", "reason": "...", "evidence": "...", "deviates": "torch",
+                                  "exact": "std_var", "sided_with": "backend"},
+      "exact": null | {                    # the exact oracle's decision, when a known difference's scope covers
+          "entry": "...", "oracle": "std_var", "deviates": "torch",   # the failing checks (excused or not)
+          "sided_with": "backend" | "torch" | "both" | "neither" | "mixed" | "undefined",
+          "checks": [{"quantity": "grad[x0]", "sided_with": "backend", "backend_ratio": 0.0, "torch_ratio": 1e6}]
+      },
       "case": null | <IR case JSON>,       # kept for fail/error/known_difference records
       "first_bad_node": null | int,        # graph node where the error first appears (report colouring)
       "arrays_file": null | "arrays/<id>.json",  # expected/actual arrays, relative to the run folder
@@ -80,8 +89,8 @@ Extensions (plugin/report, documented here as the contract):
 * ``arrays/<id>.json`` (``recorder.write_arrays``) maps a quantity to ``{"expected": A, "actual": A}``
   (or a name to a single ``A``; top-level ``expected``/``actual`` belong to ``worst.quantity``),
   where ``A = {"dtype": "float64", "shape": [2, 3], "data": nested lists, non-finite as strings}``.
-  The report prints both in torch's format and marks the out-of-tolerance and worst elements
-  using the matching check's atol/rtol.
+  The report prints both in torch's format and marks the elements that fail the matching check under
+  compare.py's own rule (``compare.bad_mask``), and the worst one; quantities without a check are not marked.
 * ``cases/<id>.json`` holds the IR case text and ``repro/<id>.py`` the standalone script
   (``recorder.write_case``); the record's ``repro`` field points at them, relative to the run folder.
 

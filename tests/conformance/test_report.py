@@ -98,7 +98,10 @@ def make_run(folder: Path, n_pass: int = 3000, seed: int = 0) -> dict:
                         reproduce_failure="@reproduce_failure('6.155.2', b'AXicY2BkYGBgBAAAHgAG')",
                         nodeid="conformance/suite/test_graphs.py::test_dag_vs_oracles"))
     records.append(_rec("op-median-torch32-0f0f0f0f", "fail", subject="median", oracle="torch32", dtype="float32",
-                        ratio=3.2, checks=[_check("grad[x0]", 3.2)], edge_values=["tie"]))
+                        ratio=3.2, checks=[_check("grad[x0]", 3.2)], edge_values=["tie"],
+                        exact={"entry": "median-tie", "oracle": "median_exact", "deviates": "torch", "sided_with": "torch",
+                               "checks": [{"quantity": "grad[x0]", "sided_with": "torch", "backend_ratio": 3.2,
+                                           "torch_ratio": 0.0}]}))
     records.append(_rec(f"op-{XSS}-torch64-1", "fail", subject=XSS, ops=[XSS], ratio=2.0,
                         case={"leaves": [{"name": XSS, "shape": [1], "values": [1.0]}],
                               "nodes": [{"id": 0, "op": XSS, "inputs": [XSS]}], "outputs": ["n0"]},
@@ -221,6 +224,10 @@ def test_report_shows_verdict_table_cards_and_coverage(html):
     cards = re.findall(r'<article class="card (\w+)" id="([^"]+)"', html)
     assert sorted(v for v, _ in cards) == ["crashed", "error", "fail", "fail", "fail", "fail", "known_difference"]
     assert "3 records share this known difference" in html
+    median = html[html.index('id="card-op-median-torch32-0f0f0f0f"'):]
+    median = median[:median.index("</article>")]  # a failure the exact oracle blames on the backend says so
+    assert ("Exact oracle <code>median_exact</code> (entry <code>median-tie</code>, which says torch deviates) sided "
+            "with <strong>torch</strong>: <code>grad[x0]</code> err/tol to the exact value: backend 3.2, torch 0.") in median
     card = html[html.index('id="card-graph-dag-6-torch64-ab12cd34ef"'):]
     card = card[:card.index("</article>")]
     assert '<svg class="dag"' in card and 'class="dag-bad"' in card and "error first appears at <code>n1</code>" in card
