@@ -161,12 +161,16 @@ def compare_arrays(quantity: str, actual: Any, expected: Any, dtype: str, tol_cl
         err = np.abs(a64 - b64)
         err = np.where((a64 == b64) | (np.isnan(a64) & np.isnan(b64)), 0.0, err)
         err = np.where(np.isnan(err), np.inf, err)
-        rel = np.where(err == 0, 0.0, err / np.maximum(np.abs(b64), np.finfo(np.float64).tiny))
+        # relative error is defined where the reference is not 0 (elsewhere only the absolute error means anything)
+        nonzero = b64 != 0
+        rel = np.where(err == 0, 0.0, err / np.where(nonzero, np.abs(b64), 1.0))
+        rel = np.where(np.isnan(rel), np.inf, rel)
+    max_rel = json_float(float(rel[nonzero].max())) if nonzero.any() else None
     k = int(np.argmax(ratio))
     idx = np.unravel_index(k, b.shape)
     worst = float(ratio.flat[k])
     check.update(
-        ratio=json_float(worst), max_abs_err=json_float(float(err.max())), max_rel_err=json_float(float(rel.max())),
+        ratio=json_float(worst), max_abs_err=json_float(float(err.max())), max_rel_err=max_rel,
         index=[int(i) for i in idx], expected=json_float(float(b64[idx])), actual=json_float(float(a64[idx])),
         ok=bool(worst <= 1.0),
     )
@@ -190,7 +194,7 @@ def scalar_check(quantity: str, actual: float, expected: float, rtol: float, ato
     else:
         ratio = 0.0 if err == 0 else (err / tol if tol > 0 else math.inf)
     return {"quantity": quantity, "shape": [], "ratio": json_float(ratio), "max_abs_err": json_float(err),
-            "max_rel_err": json_float(err / abs(expected) if expected else (0.0 if err == 0 else math.inf)),
+            "max_rel_err": json_float(0.0 if err == 0 else err / abs(expected)) if expected else None,
             "index": [], "expected": json_float(expected), "actual": json_float(actual), "atol": atol,
             "rtol": rtol, "ok": bool(ratio <= 1.0)}
 

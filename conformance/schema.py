@@ -10,7 +10,7 @@ A **check** compares one quantity of one case against one oracle::
       "shape": [2, 3],
       "ratio": 0.12,                  # worst err/tol over the elements (0.0 when exact; inf on nan mismatch)
       "max_abs_err": 1e-9,
-      "max_rel_err": 2e-8,
+      "max_rel_err": 2e-8,            # over elements whose expected value is not 0; null if all are 0
       "index": [1, 2],                # index of the worst element ([] for 0-d, null when shapes differ)
       "expected": 0.5,                # oracle value at the worst index (json_float)
       "actual": 0.50000001,           # backend value at the worst index

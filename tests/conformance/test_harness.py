@@ -95,6 +95,18 @@ def test_tolerance_is_atol_plus_rtol_times_expected() -> None:
     assert scaled["ok"]  # transcendental class: 4x
 
 
+def test_relative_error_is_defined_only_where_the_reference_is_not_zero() -> None:
+    """A passing row used to show a max rel err of 4.36e+307 (1e-300 off a reference of 0 divided by the tiniest
+    float); where the reference is 0 only the absolute error means something."""
+    passing = compare_arrays("q", np.array([1e-300, 1.0 + 1e-9]), np.array([0.0, 1.0]), "float64", "elementwise")
+    assert passing["ok"] and math.isclose(passing["max_rel_err"], 1e-9, rel_tol=1e-6)
+    zeros = compare_arrays("q", np.array([1e-300, 0.0]), np.array([0.0, 0.0]), "float64", "elementwise")
+    assert zeros["ok"] and zeros["max_rel_err"] is None and zeros["max_abs_err"] == 1e-300
+    inf = compare_arrays("q", np.array([1.0]), np.array([np.inf]), "float64", "elementwise")
+    assert not inf["ok"] and inf["max_rel_err"] == "inf"
+    assert compare.scalar_check("vjp.u", 1e-12, 0.0, 1e-5, 1e-6)["max_rel_err"] is None
+
+
 def test_shape_dtype_and_integer_mismatches_fail() -> None:
     assert not compare_arrays("q", np.zeros(3), np.zeros((3, 1)), "float64", "elementwise")["ok"]
     assert not compare_arrays("q", np.zeros(3, np.float32), np.zeros(3), "float64", "elementwise")["ok"]
