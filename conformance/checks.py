@@ -67,9 +67,10 @@ def explain(case: Case, backend: Any, actual: Evaluation, expected: Evaluation,
         jb, jt = jacobians(case, backend), jacobians(case, torch_backend())
     except Exception:  # noqa: BLE001 - explanation only; the record already says what failed
         return arrays
+    dtypes = {lf.name: lf.values.dtype for lf in case.leaves}
     for name in (jt or {}):
-        if jb and name in jb:
-            arrays[f"jacobian[{name}]"] = {"expected": jt[name], "actual": jb[name]}
+        if jb and name in jb:  # rows of gradients of the leaf: its dtype (jacobians() stacks them in float64)
+            arrays[f"jacobian[{name}]"] = {"expected": jt[name].astype(dtypes[name]), "actual": jb[name].astype(dtypes[name])}
     return arrays
 
 

@@ -418,3 +418,25 @@ def test_magnitude_scaled_tolerance_is_not_marked() -> None:
     check = compare_arrays("out[0]", np.array([1e-6, 1.0]), np.array([0.0, 1.0]), "float64", "reduction", 1.0, 1e3)
     assert check["ok"]
     assert _marks(np.array([0.0, 1.0]), np.array([1e-6, 1.0]), check, check["index"]) == ({}, 0)
+
+
+def test_float32_card_prints_its_jacobian_as_float32() -> None:
+    """The Jacobian of a float32 record holds float32 gradients: printed without ``dtype=torch.float64``."""
+    from conformance import catalog
+    from conformance.backends import load_backend
+    from conformance.checks import check_op_case
+    from conformance.ir import Case, Leaf, Node
+    from conformance.planted import PlantedBackend
+    from conformance.report.render import array_pairs
+
+    x = np.array([0.5, -1.0, 2.0], dtype=np.float64)
+    case = Case([Leaf("x0", x, True)], [Node(0, "exp", ["x0"], {})], ["n0"], [np.array([1.0, -0.5, 2.0])],
+                {"kind": "op", "vjp": "backward", "edge_values": [], "fd_seed": 0})
+    records = check_op_case(catalog.get("exp"), case, PlantedBackend("exp_sign", load_backend("minigrad")))
+    (rec,) = [r for r in records if r["oracle"] == "torch32"]
+    arrays = rec["_arrays"]
+    assert arrays["jacobian[x0]"]["expected"].dtype == np.float32
+    views = array_pairs(rec, {q: {k: array_to_json(v) for k, v in pair.items()} for q, pair in arrays.items()})
+    (jac,) = [v for v in views if v["quantity"] == "jacobian[x0]"]
+    text = " ".join(str(row["html"]) for row in jac["rows"])
+    assert "float64" not in text and "tensor([[" in text
