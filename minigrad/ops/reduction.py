@@ -215,6 +215,8 @@ def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype:
     elif not input.dtype.is_floating_point:
         input = input.to(_dtype.int64)
     axis = None if dim is None else _wrap_dim(dim, input.ndim, "prod")
+    if input.ndim == 0:  # dim 0 / -1 of a scalar is the scalar itself (torch)
+        axis = None
     return Prod.apply(input, axis=axis, keepdim=keepdim)
 
 
@@ -457,11 +459,16 @@ def vector_norm(x: Tensor, ord: float = 2, dim: Any = None, keepdim: bool = Fals
 
 @export(methods=("norm",))
 def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
-    """``torch.norm``: vector norms ('fro' is the 2-norm over the given dims)."""
+    """``torch.norm``: vector norms over ``dim`` ('fro' is the 2-norm), or 'nuc', the nuclear norm over two
+    dims (the last two of a 2-D input by default)."""
     if p in ("fro", None):
         p = 2
+    if p == "nuc":
+        from ..linalg import _matrix_norm
+
+        return _matrix_norm(input, "nuc", (-2, -1) if dim is None else dim, keepdim, dtype)
     if isinstance(p, str):
-        raise RuntimeError(f"norm: ord {p!r} is not supported by minigrad (vector norms only)")
+        raise RuntimeError(f"norm: ord {p!r} is not supported")
     return vector_norm(input, p, dim, keepdim, dtype=dtype)
 
 
