@@ -258,7 +258,7 @@ def sample_dtypes(spec: OpSpec) -> list[str]:
     return list(spec.dtypes)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def plan(name: str, dtype: str) -> Plan:
     """Every OpInfo sample of catalogue entry ``name`` at ``dtype``, converted (cached per process)."""
     import torch
