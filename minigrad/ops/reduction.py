@@ -382,10 +382,11 @@ class VectorNorm(Op):
     name = "LinalgVectorNorm"
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, ord: float, axes: Any, keepdim: bool) -> np.ndarray:
+    def forward(ctx: Context, x: np.ndarray, ord: float, axes: Any, keepdim: bool, shortcut: bool = True) -> np.ndarray:
         a = np.abs(x)
-        if x.size and _count(x.shape, axes) == 1 and ord != 0:
-            # torch returns |x| for a one-element reduction (no squaring, so no underflow)
+        if x.size and _count(x.shape, axes) == 1 and ord != 0 and shortcut:
+            # torch returns |x| for a one-element reduction (no squaring, so no underflow), except for a 0-d
+            # input given a dim, which it reduces like any other (float32 [-1e-30] -> 0 for ord 2 and 3)
             out = np.sum(a, axis=axes, keepdims=keepdim)  # a sum of one element is that element
         elif ord == math.inf:
             out = np.max(a, axis=axes, keepdims=keepdim, initial=0)  # initial only matters when empty
@@ -454,7 +455,7 @@ def vector_norm(x: Tensor, ord: float = 2, dim: Any = None, keepdim: bool = Fals
                     f"linalg.vector_norm cannot compute the {name} norm on the dimension {a} because this "
                     "dimension is empty and the operation does not have an identity"
                 )
-    return VectorNorm.apply(x, ord=float(ord), axes=axes, keepdim=keepdim)
+    return VectorNorm.apply(x, ord=float(ord), axes=axes, keepdim=keepdim, shortcut=x.ndim > 0 or dim is None)
 
 
 @export(methods=("norm",))

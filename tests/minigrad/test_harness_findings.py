@@ -217,3 +217,16 @@ def test_linalg_norm_of_a_matrix_with_ord_is_a_matrix_norm(ord_, value, grad):
     (g,) = torch.autograd.grad(y, a)
     np.testing.assert_allclose(y.item(), value, rtol=1e-12)
     np.testing.assert_allclose(g.numpy(), grad, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize(("ord_", "dim", "value", "grad"), [
+    (2, None, 1.0000000031710769e-30, -1.0), (2, 0, 0.0, 0.0), (3, 0, 0.0, 0.0), (1, 0, 1.0000000031710769e-30, -1.0),
+    (float("inf"), 0, 1.0000000031710769e-30, -1.0),
+])
+def test_float32_norm_of_a_tiny_scalar_given_a_dim_is_computed_not_shortcut(ord_, dim, value, grad):
+    # torch returns |x| for one-element reductions, but not for a 0-d input reduced over dim 0 (found by the
+    # strategies once they drew 0-d inputs with a dim)
+    x = torch.tensor(np.float32(-1e-30), requires_grad=True)
+    y = torch.linalg.vector_norm(x, ord_, dim=dim)
+    y.backward()
+    assert y.item() == value and x.grad.item() == grad
