@@ -25,6 +25,11 @@ Fields of :class:`OpSpec`:
 - ``tol``: tolerance class, a row of ``conformance.compare.TOLERANCE_CLASSES``.
 - ``grad``: indices of the inputs that require grad (float inputs only).
 - ``dag``: usable as a node in random DAGs (defined on all reals, well conditioned).
+- ``opinfo``: the entries of torch's OpInfo database whose ``sample_inputs`` run as fixed extra cases
+  (``conformance/opinfo.py``), each ``"name"`` (every variant) or ``"name:variant_test_name"``. Default
+  (None): the OpInfo called like the entry, else ``nn.functional.<name>`` or
+  ``linalg.<name>``; ``()``: none. The call is chosen
+  from ``exports`` (function, ``nn.functional``, method, else the in-place method on a clone).
 """
 
 from __future__ import annotations
@@ -55,6 +60,7 @@ class OpSpec:
     grad: tuple[int, ...] = (0,)
     dag: bool = False
     notes: str = ""
+    opinfo: tuple[str, ...] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """A plain-JSON view (for the report's op table)."""
@@ -139,6 +145,7 @@ _add(OpSpec(
     attrs={"exponent": {CHOICE: [2, 3, 0, 1, -1, 0.5, 2.5, -0.5, 2.0]}}, tol="transcendental", dag=False,
     calls={"op": "({0} ** {exponent})", "fn": "T.pow({0}, {exponent})", "method": "{0}.pow({exponent})"},
     exports=(), notes="tensor ** python number; non-integer exponents draw base >= 0, including 0",
+    opinfo=(),  # the pow entry runs torch's pow samples
 ))
 _add(OpSpec(
     "scalar_arith", "arithmetic", "scalar_arith", smooth="smooth",
@@ -146,6 +153,7 @@ _add(OpSpec(
     calls={"right": "({0} {sym_raw} {c})", "left": "({c} {sym_raw} {0})"},
     exports=("Tensor.__radd__", "Tensor.__rsub__", "Tensor.__rmul__", "Tensor.__rtruediv__", "Tensor.__rpow__"),
     notes="tensor with a Python scalar on either side; a float32 tensor must stay float32",
+    opinfo=("__radd__", "__rsub__", "__rmul__", "__rpow__"),
 ))
 _add(OpSpec(
     "neg", "arithmetic", "unary", calls={"fn": "T.neg({0})", "method": "{0}.neg()", "op": "(-{0})"},
@@ -266,6 +274,7 @@ _add(OpSpec(
     attrs={"p": {CHOICE: [0.0, 0.5, 1.0]}, "training": {CHOICE: [True, False]}},
     calls={"F": "F.dropout({0}, p={p}, training={training})"}, exports=("nn.functional.dropout",),
     notes="compared where deterministic (p in {0, 1} or training=False); 0 < p < 1 is checked as a property",
+    opinfo=(),  # torch's samples draw 0 < p < 1: random, checked as a property instead
 ))
 _add(OpSpec(
     "one_hot", "activation", "one_hot", domain=("index",), grad=(), smooth="none", tol="exact",
@@ -303,6 +312,7 @@ for _name in ("max", "min"):
         _name, "reduction", "reduce", smooth="piecewise", kinks=("tie",), tol="reduction",
         attrs={"dims": "full"}, calls={"fn": f"T.{_name}({{0}})", "method": f"{{0}}.{_name}()"},
         exports=_exports(_name), notes="full reduction: ties split evenly among the tied elements (torch)",
+        opinfo=(f"{_name}:reduction_no_dim", f"{_name}:binary"),
     ))
     _add(OpSpec(
         f"{_name}_dim", "reduction", "reduce", smooth="piecewise", kinks=("tie",), tol="reduction",
@@ -310,6 +320,7 @@ for _name in ("max", "min"):
         calls={"fn": f"T.{_name}({{0}}, dim={{dim}}, keepdim={{keepdim}})[{{item}}]",
                "method": f"{{0}}.{_name}(dim={{dim}}, keepdim={{keepdim}})[{{item}}]"},
         exports=(), notes="values and indices; the whole gradient goes to the returned (first) index",
+        opinfo=(f"{_name}:reduction_with_dim",),
     ))
 for _name in ("argmax", "argmin"):
     _add(OpSpec(
@@ -395,6 +406,7 @@ _add(OpSpec(
 _add(OpSpec(
     "getitem", "indexing", "getitem", tol="movement", dag=True, calls={"op": "{0}[{index}]"},
     exports=("Tensor.__getitem__",), notes="slices, ints, None, Ellipsis, int tensors (repeats), bool masks",
+    opinfo=("__getitem__",),
 ))
 
 # ---- linear algebra --------------------------------------------------------------------------------
@@ -484,7 +496,7 @@ for _name in ("ceil", "floor", "round"):
                 calls=_fn_method(_name), exports=_exports(_name),
                 notes="zero gradient; round half to even" if _name == "round" else "zero gradient"))
 _add(OpSpec("positive", "arithmetic", "unary", calls={"op": "(+{0})"}, tol="exact", exports=("Tensor.__pos__",),
-            notes="operator form only (minigrad has no torch.positive)"))
+            notes="operator form only (minigrad has no torch.positive)", opinfo=()))
 _add(OpSpec(
     "remainder", "arithmetic", "binary", arity=2, domain=("real", "nonzero"), grad=(0, 1), smooth="piecewise",
     calls={"op": "({0} % {1})", "fn": "T.remainder({0}, {1})", "method": "{0}.remainder({1})"},
@@ -494,7 +506,7 @@ _add(OpSpec(
 _add(OpSpec(
     "floor_divide", "arithmetic", "binary", arity=2, domain=("real", "nonzero"), grad=(), smooth="none",
     tol="exact", calls={"op": "({0} // {1})"}, exports=("Tensor.__floordiv__", "Tensor.__rfloordiv__"),
-    notes="operator form only; not differentiable in torch",
+    notes="operator form only; not differentiable in torch", opinfo=(),
 ))
 for _name in ("logical_and", "logical_or", "logical_xor"):
     _add(OpSpec(_name, "logical", "binary", arity=2, domain=("grid", "grid"), grad=(), smooth="none", tol="exact",
@@ -530,16 +542,18 @@ _add(OpSpec(
     "inplace", "inplace", "unary", domain=("positive",), tol="transcendental", smooth="piecewise", kinks=(1.0, 0.5, 2.0),
     attrs={"call": {CHOICE: _INPLACE}}, calls={"method": "({0} * 1.0).{call_raw}"},
     exports=tuple(dict.fromkeys(f"Tensor.{c.split('(')[0]}" for c in _INPLACE)), notes="autograd through an in-place op",
+    opinfo=("abs", "exp", "log", "neg", "reciprocal", "nn.functional.relu", "sigmoid", "sign", "sqrt", "square",
+            "tanh", "pow", "clamp_min", "clamp_max", "clamp", "mul", "add", "sub", "div"),
 ))
 _add(OpSpec(
     "addcmul_", "inplace", "ternary", arity=3, domain=("real", "real", "real"), grad=(0, 1, 2),
     attrs={"value": {CHOICE: [1.0, -0.5, 2.0]}}, calls={"method": "({0} * 1.0).addcmul_({1}, {2}, value={value})"},
-    exports=("Tensor.addcmul_",),
+    exports=("Tensor.addcmul_",), opinfo=("addcmul",),
 ))
 _add(OpSpec(
     "addcdiv_", "inplace", "ternary", arity=3, domain=("real", "real", "nonzero"), grad=(0, 1, 2),
     attrs={"value": {CHOICE: [1.0, -0.5, 2.0]}}, calls={"method": "({0} * 1.0).addcdiv_({1}, {2}, value={value})"},
-    exports=("Tensor.addcdiv_",),
+    exports=("Tensor.addcdiv_",), opinfo=("addcdiv",),
 ))
 _add(OpSpec(
     "lerp", "arithmetic", "ternary", arity=3, domain=("real", "real", "real"), grad=(0, 1, 2),
@@ -549,10 +563,10 @@ _add(OpSpec(
 _add(OpSpec(
     "lerp_", "inplace", "ternary", arity=2, domain=("real", "real"), grad=(0, 1),
     attrs={"weight": {CHOICE: [0.5, 0.1, 1.0, 0.0]}}, calls={"method": "({0} * 1.0).lerp_({1}, {weight})"},
-    exports=("Tensor.lerp_",),
+    exports=("Tensor.lerp_",), opinfo=("lerp",),
 ))
 _add(OpSpec(
-    "linalg_norm", "reduction", "reduce", smooth="piecewise", kinks=(0.0,), tol="reduction",
+    "linalg_norm", "reduction", "reduce", smooth="piecewise", kinks=(0.0,), tol="reduction", opinfo=("linalg.norm",),
     attrs={"dims": "optional-pair"}, calls={"fn": "T.linalg.norm({0}{dimargs})"}, exports=("linalg.norm",),
     notes="ord=None: 2-norm of the flattened input, Frobenius over a pair of dims",
 ))
@@ -756,8 +770,14 @@ def render_index(items: list[Any]) -> str:
     return ", ".join(parts)
 
 
+#: the form of a node that carries its own call template in ``attrs["call"]`` (an OpInfo sample's arguments)
+OWN_CALL = "call"
+
+
 def render_call(spec: OpSpec, form: str, inputs: list[str], attrs: dict[str, Any]) -> str:
     """The Python expression for one node: the form's template filled with inputs and rendered attrs."""
+    if form == OWN_CALL:
+        return attrs[OWN_CALL].format(*inputs)
     template = spec.calls[form]
     rendered = {k: inputs[v["input"]] if isinstance(v, dict) and set(v) == {"input"} else render_attr(v)
                 for k, v in attrs.items()}

@@ -30,7 +30,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=int, default=None, help="hypothesis seed (ignored by derandomised ci)")
     r.add_argument("-n", "--workers", default="1", help="pytest-xdist workers (a number or auto)")
     r.add_argument("--backend", default="minigrad", help="minigrad, torch, or package.module:Class")
-    r.add_argument("--ops", default=None, help="only op tests matching these globs (comma-separated)")
+    r.add_argument("--ops", default=None, help="only op and OpInfo tests matching these globs (comma-separated)")
     r.add_argument("--report", default=None, help="run folder (default reports/<run-id>)")
     r.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
 
@@ -84,7 +84,8 @@ def pytest_argv(args: argparse.Namespace, run_dir: Path) -> list[str]:
     command = "python -m conformance " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] \
         else "python -m conformance run"
     # "--opt=value" tokens: pytest would otherwise take a path value for a test path when finding rootdir
-    pa = ["-p", "conformance.plugin", "--pyargs", "conformance.suite" + (".test_ops" if args.ops else ""),
+    suite = ["conformance.suite.test_ops", "conformance.suite.test_opinfo"] if args.ops else ["conformance.suite"]
+    pa = ["-p", "conformance.plugin", "--pyargs", *suite,
           f"--conformance-report={run_dir}", f"--junitxml={run_dir / 'junit.xml'}",
           f"--conformance-profile={args.profile}", f"--conformance-backend={args.backend}",
           f"--conformance-command={command}", "-q", "-p", "no:cacheprovider", "-o", "console_output_style=classic"]

@@ -26,7 +26,7 @@ A **record** is one case checked against one oracle::
     {
       "id": "op-exp-torch64-3f2a9c1e",     # stable: kind, subject, oracle, hash of the case
       "nodeid": "conformance/suite/test_ops.py::test_op_vs_oracles[exp]",
-      "kind": "op" | "graph" | "network" | "training" | "recipe",
+      "kind": "op" | "opinfo" | "graph" | "network" | "training" | "recipe",
       "subject": "exp",                    # the op name for kind=op, else a short label ("dag-12-nodes")
       "ops": ["exp"],                      # every catalogue op the case uses (blame-by-op reads this)
       "oracle": "torch64" | "torch32" | "fd64",
@@ -116,7 +116,7 @@ import math
 SCHEMA_VERSION = 1
 VERDICTS = ("pass", "fail", "known_difference", "error", "crashed")
 ORACLES = ("torch64", "torch32", "fd64")
-KINDS = ("op", "graph", "network", "training", "recipe", "test")  # "test": synthesised by the plugin
+KINDS = ("op", "opinfo", "graph", "network", "training", "recipe", "test")  # "test": synthesised by the plugin
 
 
 def json_float(x: float) -> float | str:

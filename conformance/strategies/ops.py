@@ -1,7 +1,9 @@
 """Single-op cases: one strategy per catalogue ``family`` draws shapes, values and attributes.
 
-:func:`op_case` returns a one-node IR case for any op entry. Shapes include 0-d, empty and size-1 dims
-and broadcasting (``mutually_broadcastable_shapes``); values include the domain's specials and the op's
+:func:`op_case` returns a one-node IR case for any op entry. Shapes include 0-d (reduced, gathered and
+softmaxed along dim 0 and -1, as torch's own samples do), empty tensors and empty index tensors, size-1 dims
+and broadcasting (``mutually_broadcastable_shapes``); values include the domain's specials (negative zero
+among them) and the op's
 kink points (``kinks``), and several families plant exact ties and kinks on purpose (``maximum`` ties,
 ``huber_loss`` at ``|input - target| = delta``, ``multi_margin_loss`` at the margin, ...).
 """
@@ -165,28 +167,29 @@ def fam_where(draw: Draw, spec: OpSpec) -> tuple[list[Leaf], dict[str, Any], str
 
 
 def _dim(draw: Draw, nd: int, extra: int = 0) -> int:
-    """A valid dim for ``nd`` dims (negative allowed); ``extra=1`` for unsqueeze/stack positions."""
-    n = nd + extra
+    """A valid dim for ``nd`` dims (negative allowed); ``extra=1`` for unsqueeze/stack positions. A 0-d
+    tensor takes dim 0 and -1 (torch wraps dims as if it had one)."""
+    n = nd + extra if extra else max(nd, 1)
     return draw(st.integers(-n, n - 1))
 
 
 def fam_reduce(draw: Draw, spec: OpSpec) -> tuple[list[Leaf], dict[str, Any], str, list[str]]:
     kind = spec.attrs["dims"]
-    min_dims = 1 if kind in ("int", "int-nokeep") else 0
-    shape = draw(maybe_empty(draw(shapes(min_dims, 3))))
+    shape = draw(maybe_empty(draw(shapes(0, 3))))
     nd = len(shape)
+    n = max(nd, 1)  # a 0-d input is reduced with dim 0 or -1 too (torch)
     attrs = plain_attrs(draw, spec)
-    if kind == "optional-tuple" and nd:
+    if kind == "optional-tuple":
         choice = draw(st.sampled_from(["none", "int", "tuple"]))
         if choice == "int":
             attrs["dim"] = _dim(draw, nd)
         elif choice == "tuple":
-            dims = draw(st.lists(st.integers(0, nd - 1), min_size=1, max_size=nd, unique=True))
-            attrs["dim"] = [d - nd if draw(st.booleans()) else d for d in dims]
-    elif kind == "optional-pair" and nd and draw(st.booleans()):
-        dims = draw(st.lists(st.integers(0, nd - 1), min_size=1, max_size=min(2, nd), unique=True))
+            dims = draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=n, unique=True))
+            attrs["dim"] = [d - n if draw(st.booleans()) else d for d in dims]
+    elif kind == "optional-pair" and draw(st.booleans()):
+        dims = draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=min(2, n), unique=True))
         attrs["dim"] = dims if len(dims) == 2 or draw(st.booleans()) else dims[0]
-    elif kind == "optional-int" and nd and draw(st.booleans()):
+    elif kind == "optional-int" and draw(st.booleans()):
         attrs["dim"] = _dim(draw, nd)
     elif kind in ("int", "int-nokeep"):
         attrs["dim"] = _dim(draw, nd)
@@ -199,7 +202,7 @@ def fam_reduce(draw: Draw, spec: OpSpec) -> tuple[list[Leaf], dict[str, Any], st
 
 
 def fam_softmax(draw: Draw, spec: OpSpec) -> tuple[list[Leaf], dict[str, Any], str, list[str]]:
-    shape = draw(maybe_empty(draw(shapes(1, 3))))
+    shape = draw(maybe_empty(draw(shapes(0, 3))))
     x = draw(arrays(spec.domain[0], shape))
     return [_leaf(0, x, spec)], {"dim": _dim(draw, len(shape))}, _form(draw, spec), edge_tags([x], [])
 
@@ -336,21 +339,30 @@ def fam_split(draw: Draw, spec: OpSpec) -> tuple[list[Leaf], dict[str, Any], str
     return [_leaf(0, x, spec)], attrs, _form(draw, spec), edge_tags([x], [])
 
 
+def _rarely_zero(draw: Draw, high: int) -> int:
+    """A size in [1, high], and about one time in ten 0 (an empty index)."""
+    return draw(st.integers(0 if draw(st.integers(0, 9)) == 0 else 1, high))
+
+
 def fam_gather(draw: Draw, spec: OpSpec) -> tuple[list[Leaf], dict[str, Any], str, list[str]]:
-    shape = draw(shapes(1, 3))
+    shape = draw(shapes(0, 3))
     nd = len(shape)
     dim = _dim(draw, nd)
-    ishape = tuple(draw(st.integers(0 if draw(st.integers(0, 9)) == 0 else 1, s)) if i != dim % nd
-                   else draw(st.integers(1, 4)) for i, s in enumerate(shape))
-    idx = draw(hnp.arrays(np.int64, ishape, elements=st.integers(0, shape[dim] - 1)))
+    if nd == 0:  # a scalar is one element along dim 0; the index is 0-d or 1-d (torch)
+        ishape: tuple[int, ...] = draw(st.sampled_from([(), (_rarely_zero(draw, 3),)]))
+    else:
+        ishape = tuple(_rarely_zero(draw, s) if i != dim % nd else _rarely_zero(draw, 4) for i, s in enumerate(shape))
+    idx = draw(hnp.arrays(np.int64, ishape, elements=st.integers(0, (shape[dim] if nd else 1) - 1)))
     x = draw(arrays("real", shape))
     return [_leaf(0, x, spec), Leaf("x1", idx, False)], {"dim": dim}, _form(draw, spec), edge_tags([x, idx], [])
 
 
 def fam_index_select(draw: Draw, spec: OpSpec) -> tuple[list[Leaf], dict[str, Any], str, list[str]]:
-    shape = draw(shapes(1, 3))
+    shape = draw(shapes(0, 3))
     dim = _dim(draw, len(shape))
-    idx = draw(hnp.arrays(np.int64, (draw(st.integers(0, 5)),), elements=st.integers(0, shape[dim] - 1)))
+    # the index is a vector or a 0-d tensor; a scalar input takes exactly one index (torch)
+    ishape = draw(st.sampled_from([(), (1,)] if not shape else [(), (draw(st.integers(0, 5)),)]))
+    idx = draw(hnp.arrays(np.int64, ishape, elements=st.integers(0, (shape[dim] if shape else 1) - 1)))
     x = draw(arrays("real", shape))
     return [_leaf(0, x, spec), Leaf("x1", idx, False)], {"dim": dim}, _form(draw, spec), edge_tags([x, idx], [])
 

@@ -17,6 +17,7 @@ from hypothesis.extra import numpy as hnp
 
 LARGE = 1e4
 TINY = 1e-30
+NEG_ZERO = -0.0  # equal to 0.0, but 1/x, atan2, copysign and the sign of a product tell them apart
 
 
 @dataclass(frozen=True)
@@ -29,11 +30,11 @@ class Domain:
 
 
 DOMAINS: dict[str, Domain] = {
-    "real": Domain(-4.0, 4.0, (1.0, 0.0, -1.0, 0.5, -2.0, 3.0, LARGE, -LARGE, 1e-8, -TINY)),
-    "real_large": Domain(-8.0, 8.0, (1.0, 0.0, -1.0, 2.0, LARGE, -LARGE, 50.0, -50.0)),
-    "real_neginf": Domain(-4.0, 4.0, (1.0, 0.0, -1.0, 2.0, LARGE, -LARGE, -math.inf)),
+    "real": Domain(-4.0, 4.0, (1.0, 0.0, -1.0, 0.5, -2.0, 3.0, LARGE, -LARGE, 1e-8, -TINY, NEG_ZERO)),
+    "real_large": Domain(-8.0, 8.0, (1.0, 0.0, -1.0, 2.0, LARGE, -LARGE, 50.0, -50.0, NEG_ZERO)),
+    "real_neginf": Domain(-4.0, 4.0, (1.0, 0.0, -1.0, 2.0, LARGE, -LARGE, -math.inf, NEG_ZERO)),
     "nonzero": Domain(0.25, 4.0, (1.0, -1.0, 0.5, -2.0, LARGE)),  # sign drawn separately
-    "nonzero0": Domain(-4.0, 4.0, (1.0, 0.0, -1.0, 0.5, TINY, -2.0)),
+    "nonzero0": Domain(-4.0, 4.0, (1.0, 0.0, -1.0, 0.5, TINY, -2.0, NEG_ZERO)),
     "positive": Domain(0.05, 5.0, (1.0, 2.0, 0.5, 3.0, LARGE)),
     "positive0": Domain(0.05, 5.0, (1.0, 0.0, 2.0, 0.5, TINY, 1e-8, LARGE)),
     "nonneg": Domain(0.0, 5.0, (1.0, 0.0, 4.0, 0.25, TINY, LARGE)),
@@ -42,14 +43,15 @@ DOMAINS: dict[str, Domain] = {
     "prob": Domain(0.02, 0.98, (0.5, 0.0, 1.0, 0.25, 0.75)),
     "sign": Domain(1.0, 1.0, (1.0, -1.0)),
     "dag": Domain(-2.0, 2.0, (0.0, 1.0, -1.0, 0.5, 2.0, -0.5)),
-    "grid": Domain(-4.0, 4.0, (0.0, 1.0, -1.0, 0.5, -0.5, 2.0, -2.0, 1.5, 0.25, -0.75)),
+    "grid": Domain(-4.0, 4.0, (0.0, 1.0, -1.0, 0.5, -0.5, 2.0, -2.0, 1.5, 0.25, -0.75, NEG_ZERO)),
 }
 
 
 def elements(domain: str, extra: tuple[float, ...] = ()) -> st.SearchStrategy[float]:
     """Scalars of a domain: specials (and ``extra`` kink values) or ordinary floats in range."""
     d = DOMAINS[domain]
-    specials = tuple(dict.fromkeys(tuple(extra) + d.specials))
+    # keyed with the sign bit: 0.0 == -0.0, and a plain dict would keep only the first of the two
+    specials = tuple({(v, math.copysign(1.0, v)): v for v in reversed(tuple(extra) + d.specials)}.values())[::-1]
     if domain == "sign":
         return st.sampled_from(specials)
     if domain == "grid":  # dyadic values: differences like input - target are exact
@@ -97,6 +99,8 @@ def edge_tags(arrays_: list[np.ndarray], kinks: list[float], broadcast: bool = F
     if fin.size:
         if (fin == 0).any():
             tags.add("zero")
+        if ((fin == 0) & np.signbit(fin)).any():
+            tags.add("negative-zero")
         if np.unique(fin).size < fin.size:
             tags.add("tie")
         if (np.abs(fin) >= 1e3).any():

@@ -32,7 +32,7 @@ def _root_grads(outputs: list[Tensor], grad_outputs: Sequence[Any] | None) -> li
     from ..tensor import Tensor
 
     grads = []
-    given = list(grad_outputs) if grad_outputs is not None else [None] * len(outputs)
+    given = _as_list(grad_outputs) if grad_outputs is not None else [None] * len(outputs)  # a Tensor is one
     if len(given) != len(outputs):
         raise RuntimeError(
             f"grad_tensors/grad_outputs has {len(given)} elements but there are {len(outputs)} outputs"

@@ -60,15 +60,18 @@ def broadcast_shapes_for(op: str, *shapes: tuple[int, ...]) -> tuple[int, ...]:
 
 
 def dims(dim: Any, ndim: int, op: str) -> tuple[int, ...] | None:
-    """Normalise ``dim`` (None, int or sequence) to a tuple of non-negative axes, None = all."""
+    """Normalise ``dim`` (None, int or sequence) to a tuple of non-negative axes, None = all.
+
+    A 0-d tensor accepts dim 0 and -1 as torch does (a scalar is reduced over itself: all of it)."""
     if dim is None:
         return None
     if isinstance(dim, (int, np.integer)):
-        return (_wrap_dim(int(dim), ndim, op),)
+        axis = _wrap_dim(int(dim), ndim, op)
+        return (axis,) if ndim else None
     out = tuple(_wrap_dim(int(d), ndim, op) for d in dim)
     if len(set(out)) != len(out):
         raise RuntimeError(f"{op}: dim {list(dim)} appears multiple times in the list of dims")
-    return out if out else None
+    return out if out and ndim else None
 
 
 def float_dtype(*xs: Any) -> DType:

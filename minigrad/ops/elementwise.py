@@ -225,10 +225,28 @@ def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor:
     if rounding_mode not in ("trunc", "floor"):
         raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'")
     dt = _dtype.result_type(input, other)
-    a, b = operand(input, dt)._data, operand(other, dt)._data
-    with np.errstate(all="ignore"):
-        q = np.floor_divide(a, b) if rounding_mode == "floor" else np.trunc(a / b).astype(dt.np)
-    return Tensor._make(np.asarray(q, dtype=dt.np))
+    a, b = operand(input, dt), operand(other, dt)
+    broadcast_shapes_for("div", a.shape, b.shape)
+    return RoundedDiv.apply(a, b, dtype=dt, mode=rounding_mode)
+
+
+class RoundedDiv(Op):
+    """``div`` with ``rounding_mode`` 'trunc' or 'floor': piecewise constant, so torch's gradient is 0 for
+    both inputs (the result still requires grad, and an in-place ``div_`` cuts the gradient)."""
+
+    name = "Div"
+
+    @staticmethod
+    def forward(ctx: Context, a: np.ndarray, b: np.ndarray, mode: str) -> np.ndarray:
+        ctx.shapes = (a.shape, b.shape)
+        q = np.floor_divide(a, b) if mode == "floor" else np.trunc(a / b)
+        return np.asarray(q, dtype=a.dtype)
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
+        sa, sb = ctx.shapes
+        zero = ctx.xp.zeros_like(g)
+        return sum_to(zero, sa), sum_to(zero, sb)
 
 
 @export(methods=("pow",))
@@ -352,6 +370,23 @@ def _define_unary(name: str) -> None:
 
 for _name in UNARY_OPS:
     _define_unary(_name)
+
+_round_half_even = globals()["round"]
+
+
+@export("round", methods=("round",))
+def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001 - torch's name
+    """Round half to even; with ``decimals`` d, torch's ``nearbyint(x * 10**d) / 10**d`` in x's dtype
+    (``nearbyint(x / 10**-d) * 10**-d`` for d < 0). The gradient is 0."""
+    if decimals == 0:
+        return _round_half_even(input)
+    check_tensor(input, "round")
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(f'"round_cpu" not implemented for \'{input.dtype.scalar_type}\'')
+    scale = 10.0 ** builtins.abs(decimals)
+    if decimals > 0:
+        return _round_half_even(input * scale) / scale
+    return _round_half_even(input / scale) * scale
 
 
 # ---------------------------------------------------------------------------------------------

@@ -205,8 +205,13 @@ def gather(input: Tensor, dim: int, index: Tensor) -> Tensor:
     check_tensor(input, "gather")
     idx = as_int_array(index, "gather")
     axis = _wrap_dim(dim, input.ndim, "gather")
-    if idx.ndim != input.ndim:
+    if idx.size == 0:  # torch checks nothing else for an empty index: an empty result of its shape
+        return getitem(input.reshape(-1), slice(0, 0)).reshape(idx.shape)
+    if max(idx.ndim, 1) != max(input.ndim, 1):
         raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
+    if input.ndim == 0 or idx.ndim == 0:  # a scalar counts as one element along dim 0 (torch)
+        return gather(input.reshape(input.shape or (1,)), axis, Tensor._make(idx.reshape(idx.shape or (1,)))
+                      ).reshape(idx.shape)
     for d in range(input.ndim):
         if d != axis and idx.shape[d] > input.shape[d]:
             raise RuntimeError(
@@ -232,6 +237,12 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     if idx.ndim > 1:
         raise IndexError("index_select(): Index is supposed to be a vector")
     axis = _wrap_dim(dim, input.ndim, "index_select")
+    if input.ndim == 0:  # torch: a scalar takes exactly one index, 0
+        if idx.size != 1:
+            raise RuntimeError(f"index_select(): Index to scalar can have only 1 value, got {idx.size} value(s)")
+        if int(idx.reshape(-1)[0]) != 0:
+            raise IndexError("index out of range in self")
+        return Index.apply(input.reshape(1), index=(np.zeros(1, dtype=np.int64),)).reshape(())
     full: list[Any] = [slice(None)] * input.ndim
     full[axis] = idx.reshape(-1)
     n = input.shape[axis] if input.ndim else 1

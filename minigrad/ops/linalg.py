@@ -137,3 +137,32 @@ def outer(input: Tensor, vec2: Tensor) -> Tensor:
     from .shape import reshape
 
     return matmul(reshape(input, (-1, 1)), reshape(vec2, (1, -1)))
+
+
+class Svdvals(Op):
+    """Singular values over the last two dims, descending; the VJP is ``U diag(g) V^T`` (U, V recomputed)."""
+
+    name = "LinalgSvd"
+
+    @staticmethod
+    def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(a)
+        if a.size == 0:
+            return np.zeros(a.shape[:-2] + (min(a.shape[-2:]),), dtype=a.dtype)
+        return np.linalg.svd(a, compute_uv=False).astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
+        (a,) = ctx.saved_tensors
+        if a.size == 0:
+            return (np.zeros_like(a),)
+        u, _, vh = np.linalg.svd(a, full_matrices=False)
+        return (np.matmul(u * g[..., None, :], vh).astype(a.dtype, copy=False),)
+
+
+def svdvals(a: Tensor) -> Tensor:
+    """Singular values of the matrices in the last two dims (``torch.linalg.svdvals``; used by the matrix norms)."""
+    check_tensor(a, "linalg.svdvals")
+    if a.ndim < 2:
+        raise RuntimeError(f"linalg.svd: The input tensor A must have at least 2 dimensions. Got {a.ndim}D.")
+    return Svdvals.apply(a)

@@ -239,6 +239,8 @@ def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype:
     elif not input.dtype.is_floating_point:
         input = input.to(_dtype.int64)
     axis = None if dim is None else _wrap_dim(dim, input.ndim, "prod")
+    if input.ndim == 0:  # dim 0 / -1 of a scalar is the scalar itself (torch)
+        axis = None
     return Prod.apply(input, axis=axis, keepdim=keepdim)
 
 
@@ -404,10 +406,11 @@ class VectorNorm(Op):
     name = "LinalgVectorNorm"
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, ord: float, axes: Any, keepdim: bool) -> np.ndarray:
+    def forward(ctx: Context, x: np.ndarray, ord: float, axes: Any, keepdim: bool, shortcut: bool = True) -> np.ndarray:
         a = np.abs(x)
-        if x.size and _count(x.shape, axes) == 1 and ord != 0:
-            # torch returns |x| for a one-element reduction (no squaring, so no underflow)
+        if x.size and _count(x.shape, axes) == 1 and ord != 0 and shortcut:
+            # torch returns |x| for a one-element reduction (no squaring, so no underflow), except for a 0-d
+            # input given a dim, which it reduces like any other (float32 [-1e-30] -> 0 for ord 2 and 3)
             out = np.sum(a, axis=axes, keepdims=keepdim)  # a sum of one element is that element
         elif ord == math.inf:
             out = np.max(a, axis=axes, keepdims=keepdim, initial=0)  # initial only matters when empty
@@ -476,16 +479,21 @@ def vector_norm(x: Tensor, ord: float = 2, dim: Any = None, keepdim: bool = Fals
                     f"linalg.vector_norm cannot compute the {name} norm on the dimension {a} because this "
                     "dimension is empty and the operation does not have an identity"
                 )
-    return VectorNorm.apply(x, ord=float(ord), axes=axes, keepdim=keepdim)
+    return VectorNorm.apply(x, ord=float(ord), axes=axes, keepdim=keepdim, shortcut=x.ndim > 0 or dim is None)
 
 
 @export(methods=("norm",))
 def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
-    """``torch.norm``: vector norms ('fro' is the 2-norm over the given dims)."""
+    """``torch.norm``: vector norms over ``dim`` ('fro' is the 2-norm), or 'nuc', the nuclear norm over two
+    dims (the last two of a 2-D input by default)."""
     if p in ("fro", None):
         p = 2
+    if p == "nuc":
+        from ..linalg import _matrix_norm
+
+        return _matrix_norm(input, "nuc", (-2, -1) if dim is None else dim, keepdim, dtype)
     if isinstance(p, str):
-        raise RuntimeError(f"norm: ord {p!r} is not supported by minigrad (vector norms only)")
+        raise RuntimeError(f"norm: ord {p!r} is not supported")
     return vector_norm(input, p, dim, keepdim, dtype=dtype)
 
 

@@ -170,3 +170,98 @@ def test_std_of_distinct_values_keeps_its_gradient():
     np.testing.assert_allclose(y.item(), 1.707825127659933, rtol=1e-15)
     np.testing.assert_allclose(x.grad.numpy().ravel(), [-0.3415650255319866, -0.14638501094227996,
                                                         0.04879500364742666, 0.43915503282683993], rtol=1e-14)
+# ---- found by torch's OpInfo samples (conformance/opinfo.py); expected values are torch 2.13.0's ----
+@pytest.mark.parametrize("call", [
+    lambda x: torch.sum(x, dim=0, keepdim=True), lambda x: torch.mean(x, dim=-1),
+    lambda x: torch.prod(x, 0, keepdim=True), lambda x: torch.amax(x, dim=-1), lambda x: torch.amin(x, dim=0),
+    lambda x: torch.logsumexp(x, (0,), True),
+])
+def test_scalar_reduced_over_dim_0_or_minus_1_is_itself(call):
+    x = torch.tensor(np.float64(-1.5), requires_grad=True)
+    y = call(x)
+    (g,) = torch.autograd.grad(y, x, torch.tensor(np.float64(2.0)))
+    assert y.shape == () and y.item() == -1.5 and g.item() == 2.0
+
+
+def test_scalar_norm_and_var_over_dim_0():
+    x = torch.tensor(np.float64(-1.5), requires_grad=True)
+    y = torch.linalg.vector_norm(x, dim=-1)
+    (g,) = torch.autograd.grad(y, x, torch.tensor(np.float64(2.0)))
+    assert (y.shape, y.item(), g.item()) == ((), 1.5, -2.0)
+    assert torch.var(x, dim=0, correction=0).item() == 0.0
+
+
+def test_gather_and_index_select_of_a_scalar_and_with_empty_indices():
+    s = torch.tensor(np.float64(2.5), requires_grad=True)
+    y = torch.gather(s, 0, torch.tensor([0, 0, 0]))
+    y.backward(torch.tensor(np.array([1.0, 2.0, 3.0])))
+    assert y.shape == (3,) and s.grad.item() == 6.0
+    s.grad = None
+    y = torch.index_select(s, 0, torch.tensor([0]))
+    y.backward(torch.tensor(np.float64(4.0)))
+    assert y.shape == () and s.grad.item() == 4.0
+    with pytest.raises(RuntimeError, match="Index to scalar can have only 1 value, got 0 value"):
+        torch.index_select(s, 0, torch.tensor(np.zeros(0, np.int64)))
+    v = torch.tensor(np.arange(5.0), requires_grad=True)
+    y = torch.gather(v, 0, torch.tensor(np.zeros((2, 0), np.int64)))  # torch checks nothing for an empty index
+    y.sum().backward()
+    assert y.shape == (2, 0)
+    np.testing.assert_array_equal(v.grad.numpy(), np.zeros(5))
+
+
+@pytest.mark.parametrize("mode", ["trunc", "floor"])
+def test_div_with_rounding_mode_requires_grad_with_zero_gradient_also_in_place(mode):
+    a = torch.tensor(np.array([2.7, -1.3]), requires_grad=True)
+    b = torch.tensor(np.array([0.7, 2.0]), requires_grad=True)
+    y = a.clone().div_(b, rounding_mode=mode)
+    assert y.requires_grad
+    np.testing.assert_array_equal(y.detach().numpy(), [3.0, -0.0] if mode == "trunc" else [3.0, -1.0])
+    y.backward(torch.ones(2, dtype=torch.float64))
+    np.testing.assert_array_equal(a.grad.numpy(), [0.0, 0.0])
+    np.testing.assert_array_equal(b.grad.numpy(), [0.0, 0.0])
+    assert torch.div(a, b, rounding_mode=mode).requires_grad
+
+
+def test_round_with_decimals():
+    np.testing.assert_array_equal(
+        torch.round(torch.tensor([1234.5678, -0.0015, 0.0025, 2500.0]), decimals=3).numpy(),
+        np.array([1234.568, -0.002, 0.002, 2500.0], np.float32))
+    np.testing.assert_array_equal(
+        torch.round(torch.tensor([1500.0, 2500.0, -3500.0, 1234.5678]), decimals=-3).numpy(), [2000, 2000, -4000, 1000])
+    with pytest.raises(NotImplementedError, match="\"round_cpu\" not implemented for 'Long'"):
+        torch.round(torch.tensor([3, 5]), decimals=1)
+
+
+@pytest.mark.parametrize(("ord_", "value", "grad"), [
+    ("fro", 3.905124837953327, [[0.25607375986579195, -0.5121475197315839, 0.0],
+                                [0.7682212795973759, 0.12803687993289598, -0.25607375986579195]]),
+    ("nuc", 5.384953768127217, [[0.30051957584365996, -0.9522439710438905, 0.05403151067024162],
+                                [0.9083126663647613, 0.2684537175129835, -0.3207813923450009]]),
+    (2, 3.3053131009952774, [[0.3059767507572893, -0.0160521785775184, -0.09167712660570157],
+                             [0.9064706114461549, -0.047555339071327564, -0.2715978282801511]]),
+    (-2, 2.07964066713194, [[-0.005457174913629342, -0.9361917924663721, 0.1457086372759432],
+                            [0.0018420549186063519, 0.3160090565843111, -0.04918356406484981]]),
+    (1, 4.0, [[1.0, 0.0, 0.0], [1.0, 0.0, 0.0]]),
+    (-1, 1.0, [[0.0, 0.0, 0.0], [0.0, 0.0, -1.0]]),
+    (float("inf"), 4.5, [[0.0, 0.0, 0.0], [1.0, 1.0, -1.0]]),
+    (float("-inf"), 3.0, [[1.0, -1.0, 0.0], [0.0, 0.0, 0.0]]),
+])
+def test_linalg_norm_of_a_matrix_with_ord_is_a_matrix_norm(ord_, value, grad):
+    a = torch.tensor(np.array([[1.0, -2.0, 0.0], [3.0, 0.5, -1.0]]), requires_grad=True)
+    y = torch.linalg.norm(a, ord_)
+    (g,) = torch.autograd.grad(y, a)
+    np.testing.assert_allclose(y.item(), value, rtol=1e-12)
+    np.testing.assert_allclose(g.numpy(), grad, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize(("ord_", "dim", "value", "grad"), [
+    (2, None, 1.0000000031710769e-30, -1.0), (2, 0, 0.0, 0.0), (3, 0, 0.0, 0.0), (1, 0, 1.0000000031710769e-30, -1.0),
+    (float("inf"), 0, 1.0000000031710769e-30, -1.0),
+])
+def test_float32_norm_of_a_tiny_scalar_given_a_dim_is_computed_not_shortcut(ord_, dim, value, grad):
+    # torch returns |x| for one-element reductions, but not for a 0-d input reduced over dim 0 (found by the
+    # strategies once they drew 0-d inputs with a dim)
+    x = torch.tensor(np.float32(-1e-30), requires_grad=True)
+    y = torch.linalg.vector_norm(x, ord_, dim=dim)
+    y.backward()
+    assert y.item() == value and x.grad.item() == grad
