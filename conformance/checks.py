@@ -6,6 +6,7 @@ a replayed case gives the very records the suite wrote.
 
 from __future__ import annotations
 
+import functools
 import time
 import warnings
 from typing import Any
@@ -112,7 +113,8 @@ def _check_case(case: Case, backend: Any, *, kind: str, subject: str, tol_class:
             rec = make_record(oracle=oracle, checks=checks, case=cd.to_json(),
                               duration_s=time.perf_counter() - t0, **common)
             if rec["verdict"] != "pass":
-                rec["_arrays"] = explain(cd, backend, actual, expected, checks)
+                # computed only when a sink writes the record (not for every failing example while shrinking)
+                rec["_arrays"] = functools.partial(explain, cd, backend, actual, expected, checks)
             if rec["verdict"] == "fail" and kind == "graph":
                 rec["first_bad_node"] = localize(cd, backend)
             records.append(rec)
