@@ -76,8 +76,9 @@ def version_of(t: Any) -> int:
     return int(t._version if v is None else v)
 
 
-def observe(L: Any, v: Any, grads: bool = True) -> Any:
-    """``v`` as plain data: tensors become dicts of their observables (``grads``: with their ``.grad``)."""
+def observe(L: Any, v: Any, grads: bool = True, versions: bool = True) -> Any:
+    """``v`` as plain data: tensors become dicts of their observables (``grads``: with their ``.grad``;
+    ``versions``: with their version counter)."""
     if isinstance(v, L.Tensor):
         d = v.detach()
         out: dict[str, Any] = {
@@ -85,7 +86,7 @@ def observe(L: Any, v: Any, grads: bool = True) -> Any:
             "requires_grad": bool(v.requires_grad), "is_leaf": bool(v.is_leaf),
             "grad_fn is None": v.grad_fn is None,
         }
-        if grads:  # a gradient's own version counter is an engine detail (torch's differs by code path)
+        if grads and versions:  # a gradient's own version counter is an engine detail (torch's differs)
             out["version"] = version_of(v)
         if grads:
             with warnings.catch_warnings():
@@ -101,9 +102,9 @@ def observe(L: Any, v: Any, grads: bool = True) -> Any:
     if isinstance(v, np.generic):
         return v.item()
     if isinstance(v, dict):
-        return {"$keys": [str(k) for k in v], **{str(k): observe(L, x, grads) for k, x in v.items()}}
+        return {"$keys": [str(k) for k in v], **{str(k): observe(L, x, grads, versions) for k, x in v.items()}}
     if isinstance(v, (list, tuple)):
-        return [observe(L, x, grads) for x in v]
+        return [observe(L, x, grads, versions) for x in v]
     return f"<{type(v).__name__}>"
 
 
@@ -590,4 +591,435 @@ def program_script(case: dict[str, Any]) -> str:
         + "\n".join("# " + line for line in case["message"].splitlines()[1:]) + "\n" + case["program"] + "\n"
 
 
-_unused = (catalog, draw_attr, OPTIMIZERS, SCHEDULERS, optimizer_attrs, initialize, precondition, io)
+
+
+
+# ---- modules ------------------------------------------------------------------------------------------
+def build_net(L: Any, bias: bool, shared: bool, container: str) -> Any:
+    """A small model with nested children, a persistent and a non-persistent buffer, and (``shared``) one
+    Linear registered twice, built the same way in every library."""
+    nn = L.nn
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc1 = nn.Linear(3, 4, bias=bias)
+            self.act = nn.ReLU()
+            inner = [nn.Linear(4, 4), nn.Tanh()]
+            self.block = nn.Sequential(*inner) if container == "Sequential" else nn.ModuleList(inner)
+            self.head = nn.Linear(4, 2)
+            if shared:
+                self.tied = self.fc1
+            self.register_buffer("running", L.zeros(4))
+            self.register_buffer("scratch", L.ones(2), persistent=False)
+
+        def forward(self, x: Any) -> Any:
+            h = self.act(self.fc1(x)) + self.running
+            for m in self.block:
+                h = m(h)
+            return self.head(h) * self.scratch
+
+    net = Net()
+    rng = np.random.default_rng(0)
+    with L.no_grad():
+        for _, p in net.named_parameters():
+            p.copy_(L.tensor(rng.uniform(-1, 1, tuple(p.shape)).astype(np.float32)))
+    return net
+
+
+def observe_module(L: Any, m: Any) -> dict[str, Any]:
+    """Names, flags and values a Module exposes."""
+    return {
+        "named_parameters": [[k, observe(L, p)] for k, p in m.named_parameters()],
+        "named_parameters(remove_duplicate=False)": [k for k, _ in m.named_parameters(remove_duplicate=False)],
+        "named_buffers": [[k, observe(L, b)] for k, b in m.named_buffers()],
+        "state_dict": observe(L, dict(m.state_dict())),
+        "named_children": [k for k, _ in m.named_children()],
+        "named_modules": [[k, type(c).__name__, c.training] for k, c in m.named_modules()],
+    }
+
+
+class ModuleMachine(TwinMachine):
+    """The Module API: traversal order and names, buffers, train/eval, apply, requires_grad_, zero_grad,
+    forward/backward, state_dict / load_state_dict(strict), dtype conversion and save/load round trips."""
+
+    machine_name = "module"
+
+    @initialize(bias=st.booleans(), shared=st.booleans(), container=st.sampled_from(["Sequential", "ModuleList"]))
+    def build(self, bias: bool, shared: bool, container: str) -> None:
+        def fn(L: Any, env: dict[str, Any]) -> None:
+            env["m"] = build_net(L, bias, shared, container)
+
+        self.do(f"Net(bias={bias}, shared={shared}, container={container})", fn,
+                apis=("Module", "Linear", container, "Module.register_buffer"))
+
+    def snapshot(self, L: Any, env: dict[str, Any]) -> dict[str, Any]:
+        return observe_module(L, env["m"]) if "m" in env else {}
+
+    @rule(mode=st.sampled_from(["train()", "eval()", "train(False)", "block.eval()", "train('yes')"]))
+    def train_eval(self, mode: str) -> None:
+        def fn(L: Any, env: dict[str, Any]) -> Any:
+            m = env["m"]
+            out = {"train()": lambda: m.train(), "eval()": lambda: m.eval(), "train(False)": lambda: m.train(False),
+                   "block.eval()": lambda: m.block.eval(), "train('yes')": lambda: m.train("yes")}[mode]()
+            return out is m
+
+        self.do(f"model.{mode}", fn, apis=("Module.train", "Module.eval"))
+
+    @rule(kind=st.sampled_from(["record names", "zero biases", "fill weights"]))
+    def apply(self, kind: str) -> None:
+        def fn(L: Any, env: dict[str, Any]) -> Any:
+            seen: list[str] = []
+
+            def visit(mod: Any) -> None:
+                seen.append(type(mod).__name__)
+                if kind == "zero biases" and isinstance(mod, L.nn.Linear) and mod.bias is not None:
+                    with L.no_grad():
+                        mod.bias.zero_()
+                if kind == "fill weights" and isinstance(mod, L.nn.Linear):
+                    L.nn.init.constant_(mod.weight, 0.25)
+
+            return [env["m"].apply(visit) is env["m"], seen]
+
+        self.do(f"model.apply({kind})", fn, apis=("Module.apply",))
+
+    @rule(flag=st.booleans(), which=st.sampled_from(["model", "head"]))
+    def requires_grad_(self, flag: bool, which: str) -> None:
+        def fn(L: Any, env: dict[str, Any]) -> None:
+            (env["m"] if which == "model" else env["m"].head).requires_grad_(flag)
+
+        self.do(f"{which}.requires_grad_({flag})", fn, apis=("Module.requires_grad_",))
+
+    @rule(values=st.lists(st.sampled_from(VALUES), min_size=6, max_size=6), loss=st.sampled_from(["sum", "square"]))
+    def forward_backward(self, values: list[float], loss: str) -> None:
+        def fn(L: Any, env: dict[str, Any]) -> Any:
+            m = env["m"]
+            dtype = next(iter(m.parameters())).dtype
+            out = m(L.tensor(np.array(values).reshape(2, 3)).to(dtype))
+            value = out.sum() if loss == "sum" else (out * out).sum()
+            value.backward()
+            return value
+
+        self.do(f"model(x).{loss}().backward()", fn, apis=("Module.__call__", "Tensor.backward"))
+
+    @rule(set_to_none=st.sampled_from([None, True, False]))
+    def zero_grad(self, set_to_none: bool | None) -> None:
+        def fn(L: Any, env: dict[str, Any]) -> None:
+            if set_to_none is None:
+                env["m"].zero_grad()
+            else:
+                env["m"].zero_grad(set_to_none=set_to_none)
+
+        self.do(f"model.zero_grad(set_to_none={set_to_none})", fn, apis=("Module.zero_grad",))
+
+    @rule(name=st.sampled_from(["extra", "running", "fc1", "a.b", ""]), persistent=st.booleans(),
+          value=st.sampled_from(["zeros(4)", "None", "3.0"]))
+    def register_buffer(self, name: str, persistent: bool, value: str) -> None:
+        def fn(L: Any, env: dict[str, Any]) -> None:
+            v = {"zeros(4)": L.zeros(4), "None": None, "3.0": 3.0}[value]
+            env["m"].register_buffer(name, v, persistent=persistent)
+
+        self.do(f"model.register_buffer({name!r}, {value}, persistent={persistent})", fn,
+                apis=("Module.register_buffer",))
+
+    @rule(strict=st.booleans(), edit=st.sampled_from(["same", "missing", "unexpected", "wrong shape", "both",
+                                                     "scaled"]))
+    def load_state_dict(self, strict: bool, edit: str) -> None:
+        def fn(L: Any, env: dict[str, Any]) -> Any:
+            m = env["m"]
+            sd = {k: v.clone() for k, v in m.state_dict().items()}
+            first = next(iter(sd))
+            if edit in ("missing", "both"):
+                del sd[first]
+            if edit in ("unexpected", "both"):
+                sd["bogus.weight"] = L.zeros(1)
+            if edit == "wrong shape":
+                sd[first] = L.zeros(7)
+            if edit == "scaled":
+                sd = {k: v * 2 for k, v in sd.items()}
+            res = m.load_state_dict(sd, strict=strict)
+            return [list(res.missing_keys), list(res.unexpected_keys)]
+
+        self.do(f"model.load_state_dict({edit}, strict={strict})", fn, apis=("Module.load_state_dict",))
+
+    @rule(what=st.sampled_from(["state_dict", "param list", "nested"]))
+    def save_load(self, what: str) -> None:
+        def fn(L: Any, env: dict[str, Any]) -> Any:
+            m = env["m"]
+            obj: Any = {"state_dict": lambda: m.state_dict(),
+                        "param list": lambda: [p.detach() for p in m.parameters()],
+                        "nested": lambda: {"model": m.state_dict(), "epoch": 3, "lr": 0.5, "names": ("a", "b"),
+                                           "none": None}}[what]()
+            buf = io.BytesIO()
+            L.save(obj, buf)
+            buf.seek(0)
+            back = L.load(buf)
+            if what == "state_dict":
+                m.load_state_dict(back)
+            return back
+
+        # what load returns is compared without version counters (torch.load's are a detail of unpickling)
+        self.do(f"save/load({what})", fn, apis=("save", "load"),
+                observe_result=lambda L, v: observe(L, v, versions=False))
+
+    @rule(dtype=st.sampled_from(["double", "float", "to(float64)", "to(int64)"]))
+    def convert(self, dtype: str) -> None:
+        def fn(L: Any, env: dict[str, Any]) -> Any:
+            m = env["m"]
+            out = {"double": lambda: m.double(), "float": lambda: m.float(),
+                   "to(float64)": lambda: m.to(L.float64), "to(int64)": lambda: m.to(L.int64)}[dtype]()
+            return out is m
+
+        self.do(f"model.{dtype}", fn, apis=("Module.to",))
+
+
+# ---- optimisers and schedulers ----------------------------------------------------------------------------
+def _loss_of(L: Any, params: list[Any], coef: float) -> Any:
+    """A fixed smooth loss of the parameters (the same in every library)."""
+    total = None
+    for i, p in enumerate(params):
+        term = ((p - coef * (i + 1)) ** 2).sum() + (p * coef).sum()
+        total = term if total is None else total + term
+    return total
+
+
+class OptimMachine(TwinMachine):
+    """An optimiser (and maybe a scheduler) in mid-training: steps, zero_grad, state_dict round trips
+    (directly and through save/load) into fresh instances, clipping, param groups."""
+
+    machine_name = "optim"
+
+    @initialize(data=st.data(), name=st.sampled_from(OPTIMIZERS), groups=st.booleans())
+    def build(self, data: Any, name: str, groups: bool) -> None:
+        attrs = optimizer_attrs(data.draw, name)
+        spec = {"name": name, "attrs": attrs}
+        self.spec = spec
+
+        def fn(L: Any, env: dict[str, Any]) -> None:
+            rng = np.random.default_rng(1)
+            params = [L.tensor(rng.uniform(-1, 1, s).astype(np.float32), requires_grad=True) for s in ((3,), (2, 2))]
+            env["p"] = params
+            arg: Any = [{"params": [params[0]]}, {"params": [params[1]], "lr": 0.05}] if groups else params
+            env["opt"] = env["B"].make_optimizer(arg, spec)
+            env["sched"] = None
+
+        self.do(f"{name}(params, {attrs}, groups={groups})", fn, apis=(name,))
+
+    def snapshot(self, L: Any, env: dict[str, Any]) -> dict[str, Any]:
+        if "opt" not in env:
+            return {}
+        # parameters without version counters: how often a step bumps them is an implementation detail
+        # (torch's AdamW bumps twice); the version errors themselves are the autograd machine's business
+        snap = {"params": [observe(L, p, versions=False) for p in env["p"]],
+                "optimizer": observe_optimizer(L, env["opt"])}
+        if env["sched"] is not None:
+            snap["scheduler.get_last_lr()"] = observe(L, env["sched"].get_last_lr())
+        return snap
+
+    @rule(coef=st.sampled_from([0.5, 1.0, -2.0]))
+    def backward(self, coef: float) -> None:
+        self.do(f"loss({coef}).backward()", lambda L, env: _loss_of(L, env["p"], coef).backward(),
+                apis=("Tensor.backward",))
+
+    @rule()
+    def step(self) -> None:
+        self.do("optimizer.step()", lambda L, env: env["opt"].step(), apis=("Optimizer.step",), tol="training",
+                factor=4.0)
+
+    @rule(set_to_none=st.sampled_from([None, True, False]))
+    def zero_grad(self, set_to_none: bool | None) -> None:
+        def fn(L: Any, env: dict[str, Any]) -> None:
+            if set_to_none is None:
+                env["opt"].zero_grad()
+            else:
+                env["opt"].zero_grad(set_to_none=set_to_none)
+
+        self.do(f"optimizer.zero_grad(set_to_none={set_to_none})", fn, apis=("Optimizer.zero_grad",))
+
+    @rule(via=st.sampled_from(["state_dict", "save/load"]))
+    def reload_optimizer(self, via: str) -> None:
+        spec = self.spec
+
+        def fn(L: Any, env: dict[str, Any]) -> Any:
+            sd = env["opt"].state_dict()
+            if via == "save/load":
+                buf = io.BytesIO()
+                L.save(sd, buf)
+                buf.seek(0)
+                sd = L.load(buf)
+            groups = [{"params": g["params"]} for g in env["opt"].param_groups]
+            fresh = env["B"].make_optimizer(groups, spec)
+            fresh.load_state_dict(sd)
+            env["opt"] = fresh
+            if env["sched"] is not None:  # the scheduler follows the new optimizer, with its state
+                ssd = env["sched"].state_dict()
+                env["sched"] = env["B"].make_scheduler(fresh, {**env["sched_spec"], "attrs": {
+                    **env["sched_spec"]["attrs"], "last_epoch": env["sched"].last_epoch}})
+                env["sched"].load_state_dict(ssd)
+            return observe_optimizer(L, fresh)
+
+        self.do(f"optimizer round trip via {via}", fn, apis=("Optimizer.state_dict", "Optimizer.load_state_dict"))
+
+    @rule(data=st.data(), name=st.sampled_from(SCHEDULERS))
+    def add_scheduler(self, data: Any, name: str) -> None:
+        assume(all(env.get("sched") is None for env in self.envs.values()))
+        attrs = {k: draw_attr(data.draw, v) for k, v in catalog.get(name).attrs.items()}
+        spec = {"name": name, "attrs": attrs}
+
+        def fn(L: Any, env: dict[str, Any]) -> Any:
+            env["sched"] = env["B"].make_scheduler(env["opt"], spec)
+            env["sched_spec"] = spec
+            return env["sched"].get_last_lr()
+
+        self.do(f"{name}(optimizer, {attrs})", fn, apis=(name,))
+
+    @precondition(lambda self: all(env.get("sched") is not None for env in self.envs.values()))
+    @rule()
+    def scheduler_step(self) -> None:
+        self.do("scheduler.step()", lambda L, env: env["sched"].step(), apis=("LRScheduler.step",))
+
+    @rule(max_norm=st.sampled_from([0.1, 1.0, 100.0]), norm_type=st.sampled_from([2.0, 1.0, math.inf]),
+          foreach=st.sampled_from([None, False]))
+    def clip_norm(self, max_norm: float, norm_type: float, foreach: bool | None) -> None:
+        self.do(f"clip_grad_norm_(params, {max_norm}, {norm_type})",
+                lambda L, env: L.nn.utils.clip_grad_norm_(env["p"], max_norm, norm_type, foreach=foreach),
+                apis=("clip_grad_norm_",))
+
+    @rule(value=st.sampled_from([float("nan"), float("inf"), 1e30]), error_if_nonfinite=st.booleans())
+    def nonfinite_grad(self, value: float, error_if_nonfinite: bool) -> None:
+        def fn(L: Any, env: dict[str, Any]) -> Any:
+            p = env["p"][0]
+            p.grad = L.full_like(p, value)
+            return L.nn.utils.clip_grad_norm_(env["p"], 1.0, error_if_nonfinite=error_if_nonfinite)
+
+        self.do(f"p0.grad = {value}; clip_grad_norm_(error_if_nonfinite={error_if_nonfinite})", fn,
+                apis=("clip_grad_norm_", "Tensor.grad"))
+
+    @rule(lr=st.sampled_from([0.5, -1.0]))
+    def add_param_group(self, lr: float) -> None:
+        def fn(L: Any, env: dict[str, Any]) -> None:
+            p = L.tensor(np.array([0.5, -0.5], dtype=np.float32), requires_grad=True)
+            env["opt"].add_param_group({"params": [p], "lr": lr})
+            env["p"].append(p)
+
+        self.do(f"optimizer.add_param_group(lr={lr})", fn, apis=("Optimizer.add_param_group",))
+
+
+def observe_optimizer(L: Any, opt: Any) -> Any:
+    """An optimiser's state_dict (state tensors with their dtypes, hyper-parameters per group)."""
+    sd = opt.state_dict()
+    groups = [{k: v for k, v in g.items() if k not in ("differentiable", "fused", "capturable", "foreach",
+                                                         "decoupled_weight_decay")} for g in sd["param_groups"]]
+    return observe(L, {"state": sd["state"], "param_groups": groups}, grads=False)
+
+
+# ---- data ---------------------------------------------------------------------------------------------------
+def _rows(L: Any, batch: Any) -> list[Any]:
+    """A collated batch as a list of per-sample rows (for multiset comparison of shuffled loaders)."""
+    fields = batch if isinstance(batch, (list, tuple)) else [batch]
+    arrays = [np.asarray(f.numpy()) if isinstance(f, L.Tensor) else np.asarray(f) for f in fields]
+    return [tuple(np.atleast_1d(a[i]).tolist() for a in arrays) for i in range(len(arrays[0]))]
+
+
+class DataMachine(TwinMachine):
+    """Datasets and loaders: TensorDataset, Subset, ConcatDataset, random_split, DataLoader batching with
+    ``drop_last`` and custom ``collate_fn``; shuffled loaders are compared as multisets of rows."""
+
+    machine_name = "data"
+    datasets = Bundle("datasets")
+
+    def __init__(self) -> None:
+        super().__init__()
+        for env in self.envs.values():
+            env["d"] = []
+
+    def snapshot(self, L: Any, env: dict[str, Any]) -> dict[str, Any]:
+        return {}
+
+    def _new(self, action: str, make: Callable[[Any, dict[str, Any]], Any], apis: tuple[str, ...]) -> Any:
+        def fn(L: Any, env: dict[str, Any]) -> Any:
+            out = make(L, env)
+            env["d"].extend(out)
+            return [[len(d), [observe(L, d[i], grads=False) for i in range(len(d))]] for d in out]
+
+        n = len(next(iter(self.envs.values()))["d"])
+        if self.do(action, fn, apis=apis):
+            return multiple(*range(n, len(next(iter(self.envs.values()))["d"])))
+        return multiple()
+
+    @rule(target=datasets, n=st.integers(0, 7), width=st.integers(1, 3))
+    def tensor_dataset(self, n: int, width: int) -> Any:
+        def make(L: Any, env: dict[str, Any]) -> list[Any]:
+            x = L.tensor(np.arange(n * width, dtype=np.float32).reshape(n, width))
+            y = L.tensor(np.arange(n, dtype=np.int64) % 3)
+            return [L.utils.data.TensorDataset(x, y)]
+
+        return self._new(f"TensorDataset(x[{n}x{width}], y[{n}])", make, ("TensorDataset",))
+
+    @rule(target=datasets, d=datasets, indices=st.lists(st.integers(-3, 8), max_size=5))
+    def subset(self, d: int, indices: list[int]) -> Any:
+        return self._new(f"Subset(d{d}, {indices})",
+                         lambda L, env: [L.utils.data.Subset(env["d"][d], indices)], ("Subset",))
+
+    @rule(target=datasets, ds=st.lists(datasets, min_size=1, max_size=3), plus=st.booleans())
+    def concat(self, ds: list[int], plus: bool) -> Any:
+        def make(L: Any, env: dict[str, Any]) -> list[Any]:
+            parts = [env["d"][i] for i in ds]
+            if plus and len(parts) == 2:
+                return [parts[0] + parts[1]]
+            return [L.utils.data.ConcatDataset(parts)]
+
+        return self._new(f"ConcatDataset({ds}{' via +' if plus else ''})", make, ("ConcatDataset",))
+
+    @rule(target=datasets, d=datasets, lengths=st.sampled_from([[0.5, 0.5], [1.0], [0.3, 0.7], [2, 1], [1, 1, 1],
+                                                                [0.25, 0.25, 0.5]]), seed=st.integers(0, 3))
+    def random_split(self, d: int, lengths: list[float], seed: int) -> Any:
+        def make(L: Any, env: dict[str, Any]) -> list[Any]:
+            return L.utils.data.random_split(env["d"][d], lengths, generator=L.Generator().manual_seed(seed))
+
+        def compare(L: Any, env: dict[str, Any]) -> Any:
+            # the streams differ (minigrad's generator is not torch's), so: the sizes of the parts, and the
+            # multiset of their samples; the parts are not tracked further (their order is not comparable)
+            parts = make(L, env)
+            samples = sorted(repr(observe(L, p[i], grads=False)) for p in parts for i in range(len(p)))
+            return [[len(p) for p in parts], samples]
+
+        self.do(f"random_split(d{d}, {lengths}, seed={seed})", compare, apis=("random_split",))
+        return multiple()
+
+    @rule(d=datasets, index=st.integers(-9, 9))
+    def getitem(self, d: int, index: int) -> None:
+        self.do(f"d{d}[{index}]", lambda L, env: env["d"][d][index], apis=("Dataset.__getitem__",))
+
+    @rule(d=datasets, batch_size=st.sampled_from([None, 1, 2, 3, 0]), drop_last=st.booleans(),
+          shuffle=st.booleans(), collate=st.sampled_from(["default", "list", "sum"]))
+    def loader(self, d: int, batch_size: int | None, drop_last: bool, shuffle: bool, collate: str) -> None:
+        def fn(L: Any, env: dict[str, Any]) -> Any:
+            collate_fn = {"default": None, "list": lambda b: b,
+                          "sum": lambda b: L.stack([s[0].sum() for s in b]) if b else L.zeros(0)}[collate]
+            kw = {} if collate_fn is None else {"collate_fn": collate_fn}
+            g = L.Generator().manual_seed(0)
+            loader = L.utils.data.DataLoader(env["d"][d], batch_size=batch_size, drop_last=drop_last,
+                                             shuffle=shuffle, generator=g, **kw)
+            batches = list(loader)
+            out: dict[str, Any] = {"len": len(loader), "n batches": len(batches)}
+            if shuffle and drop_last:  # which samples are dropped depends on the (different) permutation
+                out["batch lengths"] = [len(b) for b in batches]
+            elif collate == "list" or batch_size is None:
+                out["batch lengths"] = [len(b) for b in batches] if collate == "list" else None
+                samples = [s for b in batches for s in b] if collate == "list" else batches
+                seen = [observe(L, x, grads=False) for x in samples]
+                out["samples"] = sorted(map(repr, seen)) if shuffle else seen
+            else:
+                out["batch sizes"] = [len(_rows(L, b)) for b in batches]
+                rows = [r for b in batches for r in _rows(L, b)]
+                out["rows"] = sorted(rows) if shuffle else rows
+                out["dtypes"] = sorted({_dtype_name(f.dtype) for b in batches
+                                        for f in (b if isinstance(b, (list, tuple)) else [b])})
+            return out
+
+        self.do(f"DataLoader(d{d}, batch_size={batch_size}, drop_last={drop_last}, shuffle={shuffle}, "
+                f"collate_fn={collate})", fn, apis=("DataLoader",))
+
+
+MACHINES.update({"module": ModuleMachine, "optim": OptimMachine, "data": DataMachine})
