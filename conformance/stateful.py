@@ -435,7 +435,7 @@ class AutogradMachine(TwinMachine):
         self.do(f"t{x}.{how} retain_graph={retain_graph}", fn, apis=("Tensor.backward",))
 
     @rule(out=tensors, inputs=st.lists(tensors, min_size=1, max_size=3),
-          grad_outputs=st.sampled_from(["none", "ones_like", "twos", "wrong_shape"]),
+          grad_outputs=st.sampled_from(["none", "ones_like", "twos", "wrong_shape", "one tensor"]),
           allow_unused=st.sampled_from([None, True, False]), retain_graph=st.sampled_from([None, True]),
           materialize=st.booleans())
     def autograd_grad(self, out: int, inputs: list[int], grad_outputs: str, allow_unused: bool | None,
@@ -443,7 +443,7 @@ class AutogradMachine(TwinMachine):
         def fn(L: Any, env: dict[str, Any]) -> Any:
             o = env["t"][out]
             go = {"none": None, "ones_like": [L.ones_like(o)], "twos": [L.full_like(o, 2.0)],
-                  "wrong_shape": [L.ones(5)]}[grad_outputs]
+                  "wrong_shape": [L.ones(5)], "one tensor": L.ones_like(o)}[grad_outputs]
             kw: dict[str, Any] = {"grad_outputs": go, "allow_unused": allow_unused, "retain_graph": retain_graph}
             if materialize:
                 kw["materialize_grads"] = True

@@ -32,6 +32,8 @@ def _root_grads(outputs: list[Tensor], grad_outputs: Sequence[Any] | None) -> li
     from ..tensor import Tensor
 
     grads = []
+    if isinstance(grad_outputs, Tensor):  # one tensor stands for a sequence of one, as in torch
+        grad_outputs = [grad_outputs]
     given = list(grad_outputs) if grad_outputs is not None else [None] * len(outputs)
     if len(given) != len(outputs):
         raise RuntimeError(
