@@ -44,6 +44,12 @@ class Plant:
     subject: str  # catalogue op, optimiser, scheduler, clip function, init (``init.<name>``), ``dag``, ...
     kind: str  # op / graph / network / training / init / stateful
     description: str
+    machine: str = ""  # kind stateful: the state machine of ``conformance.stateful`` that drives the subject
+
+    @property
+    def target(self) -> str:
+        """What the property is about: the subject, the state machine, or any MLP (network)."""
+        return self.machine or ("mlp" if self.kind == "network" else self.subject)
 
 
 P = Plant
@@ -132,7 +138,7 @@ PLANTS: dict[str, Plant] = {
     "xavier_gain_ignored": P("init.xavier_normal_", "init", "xavier_normal_ ignores gain"),
     "linear_init_fan_out": P("Linear", "init", "Linear's default init bound is 1/sqrt(fan_out)"),
     # ---- stateful API
-    "dataloader_drop_last": P("DataLoader", "stateful", "DataLoader ignores drop_last"),
+    "dataloader_drop_last": P("DataLoader", "stateful", "DataLoader ignores drop_last", machine="data"),
 }
 del P
 
@@ -817,13 +823,14 @@ def run_property(kind: str, subject: str, backend: Any, max_examples: int) -> st
 
     ``op`` (subject: a catalogue op), ``graph``, ``network``, ``training`` (subject: an optimiser, a
     scheduler or a clip function), ``init`` (subject: ``init.<name>`` or ``Linear``; seeds 0..N-1) and
-    ``stateful`` (``conformance.stateful.run_stateful``)."""
+    ``stateful`` (subject: a state machine of ``conformance.stateful``)."""
     from . import checks
 
     if kind == "stateful":
-        from .stateful import run_stateful  # type: ignore[import-not-found]
+        from .stateful import run_machine
 
-        return run_stateful(backend, max_examples)
+        msg, program, _ = run_machine(backend, subject, max_examples)
+        return None if msg is None else f"{msg}\n\nprogram:\n{program}"
     if kind == "init":
         name = subject.removeprefix("init.")
         for seed in range(max_examples):
@@ -874,7 +881,7 @@ def check_bug(bug: str, base: ModuleBackend, max_examples: int | None = None) ->
     showing a wrong number (``worst err/tol``; a stateful failure shows the differing observable)."""
     plant = PLANTS[bug]
     budget = max_examples or BUDGET[plant.kind]
-    msg = run_property(plant.kind, plant.subject, PlantedBackend(bug, base), budget)
+    msg = run_property(plant.kind, plant.target, PlantedBackend(bug, base), budget)
     caught = msg is not None and names_subject(msg, plant.subject) and (
         plant.kind == "stateful" or "worst err/tol" in msg)
     return caught, (msg or "not caught")
@@ -883,12 +890,12 @@ def check_bug(bug: str, base: ModuleBackend, max_examples: int | None = None) ->
 def properties() -> list[tuple[str, str]]:
     """The distinct (kind, subject) properties the plants need (the clean backend runs each once; the
     network property draws the same cases whatever it is about)."""
-    return list(dict.fromkeys((p.kind, "mlp" if p.kind == "network" else p.subject) for p in PLANTS.values()))
+    return list(dict.fromkeys((p.kind, p.target) for p in PLANTS.values()))
 
 
 def stateful_available() -> bool:
     try:
-        from .stateful import run_stateful  # type: ignore[import-not-found]  # noqa: F401
+        from .stateful import run_machine  # noqa: F401
     except ImportError:
         return False
     return True

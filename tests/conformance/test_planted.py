@@ -18,7 +18,7 @@ from conformance.planted import (
 )
 from conformance.strategies.nets import CLIPS, OPTIMIZERS, SCHEDULERS
 
-needs_stateful = pytest.mark.skipif(not stateful_available(), reason="conformance.stateful (run_stateful) is missing")
+needs_stateful = pytest.mark.skipif(not stateful_available(), reason="conformance.stateful is missing")
 
 
 def _marks(kind: str) -> list[pytest.MarkDecorator]:
