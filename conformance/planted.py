@@ -918,7 +918,8 @@ def selftest(base_name: str | None = None, max_examples: int | None = None,
         caught, msg = check_bug(bug, base, max_examples)
         ok &= caught
         caught_count += caught
-        first = msg.splitlines()[1].strip() if "\n" in msg else msg
+        first = next((line.strip() for line in msg.splitlines() if line.strip()
+                      and line != "conformance discrepancy:"), msg)
         out(f"{'ok  ' if caught else 'MISS'} {bug:26} {plant.kind:8} {time.perf_counter() - t0:5.1f}s  {first[:140]}")
     for kind, subject in properties():
         if kind == "stateful" and not stateful_available():
