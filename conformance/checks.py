@@ -6,6 +6,7 @@ a replayed case gives the very records the suite wrote.
 
 from __future__ import annotations
 
+import functools
 import time
 import warnings
 from typing import Any
@@ -119,7 +120,8 @@ def _check_case(case: Case, backend: Any, *, kind: str, subject: str, tol_class:
             rec = make_record(oracle=oracle, checks=checks, case=cd.to_json(), values=quantity_values(actual, expected),
                               duration_s=time.perf_counter() - t0, **common)
             if rec["verdict"] != "pass":
-                rec["_arrays"] = explain(cd, backend, actual, expected, checks)
+                # computed only when a sink writes the record (not for every failing example while shrinking)
+                rec["_arrays"] = functools.partial(explain, cd, backend, actual, expected, checks)
             if rec["verdict"] == "fail" and kind == "graph":
                 rec["first_bad_node"] = localize(cd, backend)
             records.append(rec)
@@ -359,7 +361,8 @@ def undetermined_steps(case: dict[str, Any], expected: dict[str, Any]) -> dict[s
 
 #: initialiser -> (kwargs, shape) used by the distribution check
 INIT_CASES: dict[str, dict[str, Any]] = {
-    "Linear": {}, "xavier_uniform_": {}, "xavier_normal_": {}, "kaiming_uniform_": {}, "kaiming_normal_": {},
+    "Linear": {}, "xavier_uniform_": {}, "xavier_normal_": {"gain": 0.5}, "kaiming_uniform_": {},
+    "kaiming_normal_": {"mode": "fan_out", "nonlinearity": "relu"},
     "uniform_": {"a": -0.5, "b": 2.0}, "normal_": {"mean": 0.5, "std": 2.0}, "zeros_": {}, "ones_": {},
     "constant_": {"val": 0.25}, "eye_": {}, "trunc_normal_": {"mean": 0.0, "std": 1.0, "a": -2.0, "b": 2.0},
     "calculate_gain": {"cases": [["linear", None], ["sigmoid", None], ["tanh", None], ["relu", None],
@@ -379,9 +382,10 @@ def init_expectation(name: str, attrs: dict[str, Any], shape: tuple[int, int]) -
         b = 1 / math.sqrt(fan_in)
         return {"mean": 0.0, "std": b / math.sqrt(3), "bound": b}
     if name.startswith("xavier"):
-        std = math.sqrt(2.0 / (fan_in + fan_out))
+        std = attrs.get("gain", 1.0) * math.sqrt(2.0 / (fan_in + fan_out))
     elif name.startswith("kaiming"):
-        std = torch.nn.init.calculate_gain("leaky_relu", 0) / math.sqrt(fan_in)
+        gain = torch.nn.init.calculate_gain(attrs.get("nonlinearity", "leaky_relu"), attrs.get("a", 0))
+        std = gain / math.sqrt(fan_in if attrs.get("mode", "fan_in") == "fan_in" else fan_out)
     elif name == "uniform_":
         a, b = attrs["a"], attrs["b"]
         return {"mean": (a + b) / 2, "std": (b - a) / math.sqrt(12), "bound": max(abs(a), abs(b)), "low": a, "high": b}

@@ -26,7 +26,7 @@ A **record** is one case checked against one oracle::
     {
       "id": "op-exp-torch64-3f2a9c1e",     # stable: kind, subject, oracle, hash of the case
       "nodeid": "conformance/suite/test_ops.py::test_op_vs_oracles[exp]",
-      "kind": "op" | "opinfo" | "graph" | "network" | "training" | "recipe",
+      "kind": "op" | "opinfo" | "graph" | "network" | "training" | "recipe" | "stateful",
       "subject": "exp",                    # the op name for kind=op, else a short label ("dag-12-nodes")
       "ops": ["exp"],                      # every catalogue op the case uses (blame-by-op reads this)
       "oracle": "torch64" | "torch32" | "fd64",
@@ -106,6 +106,10 @@ Extensions by the harness (conformance/ir.py, checks.py, strategies/nets.py):
   Non-finite attribute floats are written ``{"float": "inf"}``.
 - ``arrays_file`` holds ``{quantity: {"expected", "actual"}}`` for every failing quantity, plus
   ``jacobian[<leaf>]`` (rows = output elements, columns = leaf elements) when the case is small.
+- kind ``stateful`` (``conformance/stateful.py``): one record per state machine; ``subject`` is the machine,
+  ``ops`` the API names its actions called, ``message`` what differs (or, on a pass, how many steps and
+  checks ran), and ``case`` ``{"kind": "stateful", "machine", "program", "message"}`` where ``program`` is
+  hypothesis's shrunk failing program (also the reproducer file).
 - ``known_difference`` entries come from ``conformance/known_differences.json`` (see ``compare.known_differences``).
 """
 
@@ -116,7 +120,7 @@ import math
 SCHEMA_VERSION = 1
 VERDICTS = ("pass", "fail", "known_difference", "error", "crashed")
 ORACLES = ("torch64", "torch32", "fd64")
-KINDS = ("op", "opinfo", "graph", "network", "training", "recipe", "test")  # "test": synthesised by the plugin
+KINDS = ("op", "opinfo", "graph", "network", "training", "recipe", "stateful", "test")  # "test": synthesised by the plugin
 
 
 def json_float(x: float) -> float | str:

@@ -37,7 +37,7 @@ class Tensor:
     """A multi-dimensional array that can record the operations applied to it."""
 
     __slots__ = (
-        "_data", "grad", "_requires_grad", "grad_fn", "_output_nr", "_version", "_base",
+        "_data", "_grad", "_requires_grad", "grad_fn", "_output_nr", "_version", "_base",
         "_hooks", "_accumulator", "_retains_grad", "__weakref__",
     )
     __array_priority__ = 1000  # make ``ndarray + Tensor`` defer to Tensor.__radd__
@@ -52,7 +52,7 @@ class Tensor:
 
     def _init(self, data: np.ndarray, requires_grad: bool = False) -> None:
         self._data = data
-        self.grad: Tensor | None = None
+        self._grad: Tensor | None = None
         self._requires_grad = requires_grad
         self.grad_fn: graph.Node | None = None
         self._output_nr = 0
@@ -97,6 +97,40 @@ class Tensor:
     @property
     def is_leaf(self) -> bool:
         return self.grad_fn is None
+
+    @property
+    def grad(self) -> Tensor | None:
+        """The gradient accumulated by ``backward`` (None until then)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        """torch's checks: a Tensor (or None) of this tensor's shape and dtype, and not the tensor itself."""
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(
+                    f"assigned grad expected to be a Tensor or None but got grad of type {type(value).__name__}"
+                )
+            if value is self:
+                raise RuntimeError("can't assign Variable as its own grad")
+            if value.dtype is not self.dtype:
+                raise RuntimeError(
+                    f"attempting to assign a gradient with dtype '{value.dtype.c_type}' to a tensor with grad_dtype "
+                    f"'{self.dtype.scalar_type}'. The gradient must match the tensor's grad_dtype (defaults to the "
+                    "tensor's dtype). You can set the tensor's grad_dtype attribute with a specific dtype, or None to "
+                    "allow any dtype. Set grad_dtype with caution. Diverging the dtypes of a tensor and its gradient "
+                    "may break downstream systems that assume they match."
+                )
+            if value.shape != self.shape:
+                raise RuntimeError(
+                    f"attempting to assign a gradient of size '{list(value.shape)}' to a tensor of size "
+                    f"'{list(self.shape)}'. Please ensure that the gradient and the tensor are the same size"
+                )
+        self._grad = value
+
+    @grad.deleter
+    def grad(self) -> None:
+        self._grad = None
 
     @property
     def requires_grad(self) -> bool:

@@ -70,9 +70,11 @@ def backward(
     if create_graph:
         raise NotImplementedError("minigrad does not support create_graph=True (higher-order gradients) yet")
     outs = _as_list(tensors)
+    ins = None if inputs is None else _as_list(inputs)
+    if ins is not None and not ins:
+        raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
     grads = _root_grads(outs, grad_tensors)
-    if inputs is not None:
-        ins = _as_list(inputs)
+    if ins is not None:
         got = run_backward(outs, grads, bool(retain_graph), ins, allow_unused=True)
         from .graph import _accumulate_into
 
@@ -95,6 +97,10 @@ def grad(
     """Gradients of ``outputs`` with respect to ``inputs``, returned instead of accumulated."""
     from ..tensor import Tensor
 
+    if materialize_grads and allow_unused is False:
+        raise ValueError(
+            "Expected allow_unused to be True or not passed when materialize_grads=True, but got: allow_unused=False."
+        )
     if create_graph:
         raise NotImplementedError("minigrad does not support create_graph=True (higher-order gradients) yet")
     outs = _as_list(outputs)

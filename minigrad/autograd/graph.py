@@ -196,17 +196,18 @@ def run_backward(
         buf[k] = g if buf[k] is None else buf[k] + g
         root_nodes.append(node)
 
-    captures: dict[tuple[Node, int], int] = {}
+    captures: dict[tuple[Node, int], list[int]] = {}  # an input listed twice gets its gradient twice
     if inputs is not None:
         for j, t in enumerate(inputs):
             edge = gradient_edge(t)
             if edge is None:
                 raise RuntimeError("One of the differentiated Tensors does not require grad")
-            captures[edge] = j
+            captures.setdefault(edge, []).append(j)
     captured: list[np.ndarray | None] = [None] * (len(inputs) if inputs is not None else 0)
 
     # Count, for every reachable node, how many edges point at it (iterative DFS).
     deps: dict[Node, int] = {}
+    parents: dict[Node, list[Node]] = {}
     seen: set[Node] = set()
     stack = list(dict.fromkeys(root_nodes))
     seen.update(stack)
@@ -217,9 +218,23 @@ def run_backward(
                 continue
             child = edge[0]
             deps[child] = deps.get(child, 0) + 1
+            if inputs is not None:
+                parents.setdefault(child, []).append(node)
             if child not in seen:
                 seen.add(child)
                 stack.append(child)
+
+    # With ``inputs``, like torch, only the nodes on a path to an input run (their hooks too): ``needed``.
+    needed: set[Node] | None = None
+    capture_nodes = {node for node, _ in captures}
+    if inputs is not None:
+        needed = set()
+        frontier = list(capture_nodes)
+        while frontier:
+            for parent in parents.get(frontier.pop(), ()):
+                if parent not in needed:
+                    needed.add(parent)
+                    frontier.append(parent)
 
     ready = [(-n.seq, id(n), n) for n in dict.fromkeys(root_nodes) if deps.get(n, 0) == 0]
     heapq.heapify(ready)
@@ -227,6 +242,11 @@ def run_backward(
         while ready:
             _, _, node = heapq.heappop(ready)
             grads = buffers.pop(node, [None] * node.n_outputs)
+            if needed is not None and node not in needed and node not in capture_nodes:
+                grads = [None] * node.n_outputs  # not on a path to an input: torch does not run it
+            leaf_hooks = node.variable._hooks if isinstance(node, AccumulateGrad) else None
+            if leaf_hooks and grads[0] is not None:  # a leaf's tensor hooks run before capture and accumulation
+                grads[0] = _apply_tensor_hooks(leaf_hooks, grads[0])
             for k in range(node.n_outputs):
                 if grads[k] is None:
                     continue
@@ -235,17 +255,16 @@ def run_backward(
                 ref = node.retained.get(k) if node.retained else None
                 if ref is not None and ref() is not None:
                     _accumulate_into(ref(), grads[k])
-                j = captures.get((node, k))
-                if j is not None:
+                for j in captures.get((node, k), ()):
                     captured[j] = grads[k]
 
             if isinstance(node, AccumulateGrad):
                 if inputs is None and grads[0] is not None:
-                    var = node.variable
-                    g = _apply_tensor_hooks(var._hooks, grads[0]) if var._hooks else grads[0]
-                    _accumulate_into(var, g)
+                    _accumulate_into(node.variable, grads[0])
                 continue
 
+            if needed is not None and node not in needed:
+                grads = [None] * node.n_outputs
             if any(g is not None for g in grads):
                 if node.ctx is not None and node.ctx._freed:
                     raise RuntimeError(FREED_MESSAGE)
@@ -265,7 +284,7 @@ def run_backward(
                     child, k = edge
                     buf = buffers.setdefault(child, [None] * child.n_outputs)
                     buf[k] = g if buf[k] is None else buf[k] + g
-            if not retain_graph and node.ctx is not None:
+            if not retain_graph and node.ctx is not None and (needed is None or node in needed):
                 node.ctx._free()
             for edge in node.next_edges:
                 if edge is None:
@@ -292,8 +311,8 @@ def _accumulate_into(t: Tensor, g: np.ndarray) -> None:
     """AccumulateGrad: the first gradient is copied in, later ones are added in place."""
     from ..tensor import Tensor
 
-    if t.grad is None:
-        t.grad = Tensor._make(np.array(g, dtype=t.dtype.np, copy=True))
+    if t._grad is None:
+        t._grad = Tensor._make(np.array(g, dtype=t.dtype.np, copy=True))
     else:
         t.grad._data += g
         t.grad._bump_version()

@@ -165,10 +165,16 @@ def put(x: np.ndarray, index: tuple[Any, Any], v: Any, accumulate: bool) -> None
     the basic part is a view, so writing through it writes ``x``."""
     first, second = index
     target, idx = (x, first) if second is None else (x[first], second)
-    if accumulate:
-        np.add.at(target, idx, v)
-    else:
-        target[idx] = v
+    try:
+        if accumulate:
+            np.add.at(target, idx, v)
+        else:
+            target[idx] = v
+    except ValueError:  # numpy's broadcasting error; torch raises RuntimeError
+        raise RuntimeError(
+            f"shape mismatch: value tensor of shape {list(np.shape(v))} cannot be broadcast to indexing result "
+            f"of shape {list(np.shape(target[idx]))}"
+        ) from None
 
 
 def index_put(x: Tensor, index: Any, value: Any, accumulate: bool = False) -> Tensor:

@@ -33,9 +33,16 @@ class Adagrad(Optimizer):
         super().__init__(params, defaults)
         for group in self.param_groups:
             for p in group["params"]:
-                state = self.state[p]
-                state["step"] = _scalar_step_tensor()
-                state["sum"] = Tensor._make(np.full_like(p._data, group["initial_accumulator_value"]))
+                self._init_state(p, group)
+
+    def _init_state(self, p: Tensor, group: dict[str, Any]) -> dict[str, Any]:
+        """``step`` and ``sum`` of a parameter: at construction, or at its first step when it came later
+        through ``add_param_group`` (torch's ``_init_group``)."""
+        state = self.state[p]
+        if not state:
+            state["step"] = _scalar_step_tensor()
+            state["sum"] = Tensor._make(np.full_like(p._data, group["initial_accumulator_value"]))
+        return state
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One Adagrad update of every parameter that has a gradient."""
@@ -46,7 +53,7 @@ class Adagrad(Optimizer):
                 for p in group["params"]:
                     if p.grad is None:
                         continue
-                    state = self.state[p]
+                    state = self._init_state(p, group)
                     state["step"]._data += 1
                     step = float(state["step"]._data)
                     g = _grad(p, group["maximize"])
