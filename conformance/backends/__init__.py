@@ -52,12 +52,12 @@ def _instantiate(spec: str) -> Any:
         return TorchBackend()
     module, _, name = spec.partition(":")
     if not module or not name:
-        raise BackendError(f"unknown backend {spec!r} (use minigrad, torch or package.module:Class)")
+        raise BackendError(f"backend {spec!r}: unknown (use minigrad, torch or package.module:Class)")
     factory = getattr(_import(spec, module), name, None)
     if factory is None:
         raise BackendError(f"backend {spec!r}: module {module!r} has no attribute {name!r}")
     if not callable(factory):
-        raise BackendError(f"backend {spec!r}: {module}.{name} is a {type(factory).__name__}, not a class")
+        raise BackendError(f"backend {spec!r}: {module}.{name} is not a class (an {type(factory).__name__})")
     try:
         return factory()
     except Exception as exc:  # noqa: BLE001 - the adapter's constructor is the user's code
