@@ -1,8 +1,8 @@
-"""``python -m conformance {run, repro, report, bench, selftest, catalog}``.
+"""Check a library with torch's API (minigrad by default) against torch.
 
-``run`` executes the suite with pytest (``-n`` workers through pytest-xdist), writes
-``reports/<run-id>/`` (results.json, junit.xml, index.html via the plugin) and exits non-zero when a
-discrepancy is found. ``repro CASE.json`` replays one stored case and prints the comparison.
+run executes the suite with pytest (-n workers through pytest-xdist) and writes
+reports/<run-id>/ (results.json, junit.xml, index.html). repro CASE.json replays one
+stored case and prints the comparison. COMMAND --help describes each command.
 """
 
 from __future__ import annotations
@@ -13,29 +13,88 @@ import os
 import shlex
 import sys
 import time
+import traceback
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
-from .profiles import PROFILES
+from .profiles import EXAMPLES, PROFILES
+
+#: The exit status of every command (``--help`` epilog and README).
+EXIT_AGREES, EXIT_DISCREPANCIES, EXIT_INPUT_ERROR, EXIT_HARNESS_ERROR = 0, 1, 2, 3
+EXIT_CODES_HELP = """exit status:
+  0  agrees: no discrepancy with torch
+  1  discrepancies found (failed, errored or crashed checks; see the report)
+  2  usage or input error: a bad option, --backend, case file or results file,
+     or a selection that contains no test; nothing was checked
+  3  harness error or crash: the run did not finish (interrupted, a test module
+     that does not import, a pytest internal error, a bug in the harness)"""
+
+
+class InputError(ValueError):
+    """Bad input from the user (a file, an id, an option value): reported in one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argparse parser whose errors are one line (no usage block), exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_INPUT_ERROR, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
+    return value
+
+
+def worker_count(text: str) -> str:
+    """argparse type for ``-n``: a number >= 1 or ``auto`` (checked here, so pytest-xdist never sees junk)."""
+    if text == "auto":
+        return text
+    try:
+        return str(positive_int(text))
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected a number of workers >= 1 or 'auto', got {text!r}") from None
+
+
+def _profile_help() -> str:
+    budgets = ", ".join(f"{p} ({EXAMPLES[p]['op']})" for p in PROFILES)
+    return (f"example budget, as examples per op test: {budgets}; ci is derandomised and prints reproduce "
+            "blobs (default: %(default)s)")
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m conformance", description=__doc__.splitlines()[0])
+    # the module docstring is the top-level --help text (plain text; RawDescription keeps its lines)
+    fmt = argparse.RawDescriptionHelpFormatter
+    p = _Parser(prog="python -m conformance", description=__doc__, epilog=EXIT_CODES_HELP, formatter_class=fmt)
     sub = p.add_subparsers(dest="command", required=True)
 
-    r = sub.add_parser("run", help="run the conformance suite")
-    r.add_argument("--profile", choices=PROFILES, default="ci")
-    r.add_argument("--max-examples", type=int, default=None, help="examples per op test (others scale)")
+    r = sub.add_parser("run", help="run the conformance suite", epilog=EXIT_CODES_HELP, formatter_class=fmt)
+    r.add_argument("--profile", choices=PROFILES, default="ci", help=_profile_help())
+    r.add_argument("--max-examples", type=positive_int, default=None,
+                   help="examples per op test, >= 1 (others scale)")
     r.add_argument("--seed", type=int, default=None, help="hypothesis seed (ignored by derandomised ci)")
-    r.add_argument("-n", "--workers", default="1", help="pytest-xdist workers (a number or auto)")
-    r.add_argument("--backend", default="minigrad", help="minigrad, torch, or package.module:Class")
+    r.add_argument("-n", "--workers", type=worker_count, default="1",
+                   help="pytest-xdist workers: a number >= 1 or auto (default: %(default)s)")
+    r.add_argument("--backend", default="minigrad",
+                   help="minigrad, torch, or package.module:Class (default: %(default)s)")
     r.add_argument("--ops", default=None, help="only op and OpInfo tests matching these globs (comma-separated)")
     r.add_argument("--report", default=None, help="run folder (default reports/<run-id>)")
     r.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
 
-    rp = sub.add_parser("repro", help="replay one stored case and print the comparison")
-    rp.add_argument("case", help="IR case JSON, training case JSON, or a record holding a case")
+    rp = sub.add_parser("repro", help="replay one stored case and print the comparison", epilog=EXIT_CODES_HELP,
+                        formatter_class=fmt)
+    rp.add_argument("case", help="a case file (cases/<id>.json: IR or training case), a record holding a case, "
+                                 "or a results.json with --id")
+    rp.add_argument("--id", dest="record_id", default=None,
+                    help="the record to replay when CASE is a results.json (the id on its report card)")
     rp.add_argument("--backend", default="minigrad")
 
     rep = sub.add_parser("report", help="render a report from results JSON (conformance.report)")
@@ -43,7 +102,7 @@ def _parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("bench", help="speed of the backend vs torch on a few workloads")
     b.add_argument("--backend", default="minigrad")
-    b.add_argument("--repeat", type=int, default=5)
+    b.add_argument("--repeat", type=positive_int, default=5)
     b.add_argument("--json", default=None, help="also write the results as JSON here")
 
     s = sub.add_parser("selftest", help="check that planted bugs are caught (quick)")
@@ -60,9 +119,37 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] == "report":  # forward everything untouched
         from . import report
         return int(report.main(argv[1:]) or 0)
-    args = _parser().parse_args(argv)
-    return {"run": cmd_run, "repro": cmd_repro, "bench": cmd_bench, "selftest": cmd_selftest,
-            "catalog": cmd_catalog}[args.command](args)
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error (2, already printed in one line)
+        return exc.code if isinstance(exc.code, int) else EXIT_INPUT_ERROR
+    command = {"run": cmd_run, "repro": cmd_repro, "bench": cmd_bench, "selftest": cmd_selftest,
+               "catalog": cmd_catalog}[args.command]
+    return guarded(command, args)
+
+
+def guarded(command: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """Run a command: bad input (a ``--backend`` that does not load, an unusable file) is one line on stderr and
+    exit status 2; an unexpected exception is a harness bug: its traceback, then exit status 3 (never 1, which
+    means "discrepancies")."""
+    from .backends import BackendError, load_backend
+    from .results import ResultsError
+
+    prefix = f"conformance {args.command}: error:"
+    try:
+        if getattr(args, "backend", None):  # loaded and checked before pytest or any case starts
+            load_backend(args.backend)
+        return command(args)
+    except (InputError, BackendError, ResultsError) as exc:
+        print(f"{prefix} {exc}", file=sys.stderr)
+        return EXIT_INPUT_ERROR
+    except KeyboardInterrupt:
+        print(f"{prefix} interrupted", file=sys.stderr)
+        return EXIT_HARNESS_ERROR
+    except Exception as exc:  # noqa: BLE001 - a crash must not look like a discrepancy (exit 1)
+        traceback.print_exc()
+        print(f"{prefix} harness error (a bug in conformance): {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_HARNESS_ERROR
 
 
 def selected_ops(pattern: str) -> list[str]:
@@ -106,7 +193,10 @@ def cmd_run(args: argparse.Namespace) -> int:
               "without --ops); `python -m conformance catalog` lists the entries", file=sys.stderr)
         return 2
     run_dir = Path(args.report) if args.report else Path("reports") / run_id(args.profile)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"--report {str(run_dir)!r}: cannot create the run folder ({exc.strerror or exc})") from None
     os.environ.update({"CONFORMANCE_PROFILE": args.profile, "CONFORMANCE_BACKEND": args.backend,
                        "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"})
     for key, val in (("CONFORMANCE_OPS", args.ops), ("CONFORMANCE_MAX_EXAMPLES", args.max_examples)):
@@ -115,39 +205,113 @@ def cmd_run(args: argparse.Namespace) -> int:
         else:
             os.environ[key] = str(val)
     t0 = time.perf_counter()
-    code = int(pytest.main(pytest_argv(args, run_dir)))
+    pytest_status = int(pytest.main(pytest_argv(args, run_dir)))
+    code = run_exit_status(pytest_status, narrowed=bool(args.pytest_args))
     print(f"conformance: {run_dir} ({time.perf_counter() - t0:.1f}s, exit {code})")
+    if code == EXIT_INPUT_ERROR:
+        print(f"conformance run: error: pytest rejected the extra arguments {args.pytest_args} or they selected "
+              "no test", file=sys.stderr)
+    elif code == EXIT_HARNESS_ERROR:
+        print(f"conformance run: error: the run did not finish (pytest exit status {pytest_status}: "
+              f"{pytest.ExitCode(pytest_status).name.lower().replace('_', ' ')}); results are partial",
+              file=sys.stderr)
     return code
 
 
-def _load_case(path: str) -> Any:
-    data = json.loads(Path(path).read_text())
-    if "case" in data and "verdict" in data:  # a record
+def run_exit_status(pytest_status: int, narrowed: bool) -> int:
+    """Our exit status for pytest's (see ``EXIT_CODES_HELP``).
+
+    pytest 1 (tests failed) is a discrepancy: the plugin turns every failing check, backend exception and crash
+    into a failing test. 4 (pytest rejected its command line) can only come from the extra pytest arguments,
+    since ours are checked by argparse: usage error. 5 (no tests collected) is a usage error when those
+    arguments narrowed the selection (e.g. ``-- -k nothing``), else the suite itself collected nothing: a
+    harness error, never a green run. 2 (interrupted: Ctrl-C, or a test module that fails to import) and 3
+    (pytest internal error) mean the run did not finish, so there is no verdict: harness error."""
+    import pytest
+
+    codes = pytest.ExitCode
+    if pytest_status == codes.OK:
+        return EXIT_AGREES
+    if pytest_status == codes.TESTS_FAILED:
+        return EXIT_DISCREPANCIES
+    if pytest_status == codes.USAGE_ERROR or (pytest_status == codes.NO_TESTS_COLLECTED and narrowed):
+        return EXIT_INPUT_ERROR
+    return EXIT_HARNESS_ERROR
+
+
+def load_replay_case(path: str, record_id: str | None = None) -> dict[str, Any]:
+    """The case ``repro`` replays: a case file (IR or training case), a record holding a case, or the record
+    ``record_id`` of a results.json. Anything else raises :class:`InputError` saying what is wrong."""
+    from .results import validate_results
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read it as a JSON text file ({getattr(exc, 'strerror', None) or exc})") \
+            from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}: not valid JSON, truncated or damaged? ({exc})") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: expected a JSON object (a case, a record or a results file), "
+                         f"got a JSON {type(data).__name__}")
+    if "schema_version" in data:  # a results file: select the record
+        records = validate_results(data, path)["records"]
+        with_case = [r["id"] for r in records if r.get("case")]
+        if record_id is None:
+            examples = ", ".join(with_case[:3]) + (", ..." if len(with_case) > 3 else "")
+            raise InputError(f"{path} is a results file with {len(records)} records: choose the one to replay with "
+                             f"--id ID ({len(with_case)} hold a case{': ' + examples if with_case else ''})")
+        found = [r for r in records if r["id"] == record_id]
+        if not found:
+            raise InputError(f"{path}: no record with id {record_id!r} ({len(with_case)} records hold a case"
+                             f"{': ' + ', '.join(with_case[:3]) if with_case else ''})")
+        data = found[0]
+    elif record_id is not None:
+        raise InputError(f"--id selects a record of a results file, and {path} is not one (no 'schema_version')")
+    if "verdict" in data:  # a record
+        if not isinstance(data.get("case"), dict):
+            raise InputError(f"record {data.get('id')!r} (verdict {data.get('verdict')!r}) holds no case to replay "
+                             "(records of passing checks, and errors raised outside a case, keep none)")
         data = data["case"]
+    if "nodes" not in data and (data.get("kind") not in ("network", "training") or "dtype" not in data):
+        raise InputError(f"{path}: not a case (an IR case has 'nodes', a training case a 'kind' of network or "
+                         "training and a 'dtype'), a record (with 'verdict') or a results file "
+                         "(with 'schema_version')")
     return data
 
 
 def cmd_repro(args: argparse.Namespace) -> int:
     """Replay a case against torch (and finite differences) and print every check."""
+    from . import catalog
     from .backends import load_backend
-    from .checks import check_case, check_train_case, failures
+    from .checks import HarnessRejected, check_case, check_op_case, check_train_case, failures
     from .compare import describe_failure
     from .ir import Case
 
-    data = _load_case(args.case)
+    data = load_replay_case(args.case, args.record_id)
     backend = load_backend(args.backend)
+    case = spec = None
     if "nodes" in data:
-        case = Case.from_json(data)
-        kind = case.meta.get("kind", "graph")
-        if kind == "op":
-            from . import catalog
-            from .checks import check_op_case
-            records = check_op_case(catalog.get(case.nodes[0].op), case, backend)
-        else:
+        try:  # a hand-edited or foreign case: say so rather than fail deep inside a check
+            case = Case.from_json(data)
+            if case.meta.get("kind", "graph") == "op":
+                spec = catalog.get(case.nodes[0].op)
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            raise InputError(f"{args.case}: not a valid IR case ({type(exc).__name__}: {exc})") from None
+    try:
+        if spec is not None:
+            records = check_op_case(spec, case, backend)
+        elif case is not None:
             records = check_case(case, backend, kind="graph", subject=f"dag-{len(case.nodes)}-nodes",
                                  tol_class="graph", factor=1.0 + case.depth() / 2)
-    else:
-        records = check_train_case(data, backend)
+        else:
+            records = check_train_case(data, backend)
+    except HarnessRejected as exc:
+        raise InputError(f"{args.case}: torch rejects this case, so there is nothing to compare ({exc})") from None
     for rec in records:
         w = rec["worst"] or {}
         print(f"{rec['oracle']:8} {rec['dtype']:8} {rec['verdict']:17} worst {w.get('quantity')} "
