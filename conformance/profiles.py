@@ -12,11 +12,13 @@ import os
 
 PROFILES = ("quick", "ci", "nightly")
 
-#: max_examples per test kind (an "op" test runs once per catalogue entry)
+#: max_examples per test kind (an "op" test runs once per catalogue entry, an "errors" test once per entry and
+#: invalid category, "engine_errors" once)
 EXAMPLES: dict[str, dict[str, int]] = {
-    "quick": {"op": 12, "graph": 30, "network": 8, "training": 8, "init": 1},
-    "ci": {"op": 150, "graph": 1000, "network": 200, "training": 80, "init": 3},
-    "nightly": {"op": 500, "graph": 3000, "network": 300, "training": 400, "init": 5},
+    "quick": {"op": 12, "graph": 30, "network": 8, "training": 8, "init": 1, "errors": 5, "engine_errors": 60},
+    "ci": {"op": 150, "graph": 1000, "network": 200, "training": 80, "init": 3, "errors": 25, "engine_errors": 400},
+    "nightly": {"op": 500, "graph": 3000, "network": 300, "training": 400, "init": 5, "errors": 100,
+                "engine_errors": 1500},
 }
 
 

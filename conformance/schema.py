@@ -106,8 +106,8 @@ import math
 
 SCHEMA_VERSION = 1
 VERDICTS = ("pass", "fail", "known_difference", "error", "crashed")
-ORACLES = ("torch64", "torch32", "fd64")
-KINDS = ("op", "graph", "network", "training", "recipe", "test")  # "test": synthesised by the plugin
+ORACLES = ("torch64", "torch32", "fd64", "error")
+KINDS = ("op", "graph", "network", "training", "recipe", "error", "test")  # "test": synthesised by the plugin
 
 
 def json_float(x: float) -> float | str:

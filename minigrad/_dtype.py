@@ -25,6 +25,11 @@ class dtype:  # noqa: N801 - torch's name
         """torch's scalar-type name used in its error messages ('Float', 'Long', ...)."""
         return _SCALAR_TYPE[self.name]
 
+    @property
+    def cpp_type(self) -> str:
+        """The C++ element type torch names in some messages ('float', 'double', 'long int', ...)."""
+        return _CPP_TYPE[self.name]
+
     def __reduce__(self) -> str:
         return self.name
 
@@ -36,6 +41,7 @@ float32 = dtype("float32", np.float32, True, 5)
 float64 = dtype("float64", np.float64, True, 6)
 
 _SCALAR_TYPE = {"bool": "Bool", "int32": "Int", "int64": "Long", "float32": "Float", "float64": "Double"}
+_CPP_TYPE = {"bool": "bool", "int32": "int", "int64": "long int", "float32": "float", "float64": "double"}
 ALL_DTYPES = (bool_, int32, int64, float32, float64)
 _BY_NP = {d.np: d for d in ALL_DTYPES}
 _default_dtype = float32

@@ -37,7 +37,7 @@ class Tensor:
     """A multi-dimensional array that can record the operations applied to it."""
 
     __slots__ = (
-        "_data", "grad", "_requires_grad", "grad_fn", "_output_nr", "_version", "_base",
+        "_data", "_grad", "_requires_grad", "grad_fn", "_output_nr", "_version", "_base",
         "_hooks", "_accumulator", "_retains_grad", "__weakref__",
     )
     __array_priority__ = 1000  # make ``ndarray + Tensor`` defer to Tensor.__radd__
@@ -52,7 +52,7 @@ class Tensor:
 
     def _init(self, data: np.ndarray, requires_grad: bool = False) -> None:
         self._data = data
-        self.grad: Tensor | None = None
+        self._grad: Tensor | None = None
         self._requires_grad = requires_grad
         self.grad_fn: graph.Node | None = None
         self._output_nr = 0
@@ -104,11 +104,13 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
+        self._set_requires_grad(value, "only Tensors of floating point and complex dtype can require gradients")
+
+    def _set_requires_grad(self, value: bool, non_float_message: str) -> None:
+        """torch words the integer-dtype error differently for the attribute, ``requires_grad_()`` and
+        factories (``tensor(..., requires_grad=True)``): each caller passes its message."""
         if value and not self._data.dtype.kind == "f":
-            raise RuntimeError(
-                "only Tensors of floating point dtype can require gradients "
-                f"(got minigrad.{self.dtype.name})"
-            )
+            raise RuntimeError(non_float_message)
         if not value and self.grad_fn is not None:
             raise RuntimeError(
                 "you can only change requires_grad flags of leaf variables. If you want to use a "
@@ -258,10 +260,35 @@ class Tensor:
         return self
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
-        if self.grad_fn is not None and not requires_grad:
-            self.requires_grad = False  # raises torch's error
-        self.requires_grad = requires_grad
+        self._set_requires_grad(requires_grad, "only Tensors of floating point dtype can require gradients")
         return self
+
+    @property
+    def grad(self) -> Tensor | None:
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        """torch checks an assigned gradient: a Tensor (or None) of this tensor's size and dtype."""
+        if value is not None:
+            if not isinstance(value, Tensor):
+                kind = type(value)
+                name = kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__name__}"
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type {name}")
+            if value.shape != self.shape:
+                raise RuntimeError(
+                    f"attempting to assign a gradient of size '{list(value.shape)}' to a tensor of size "
+                    f"'{list(self.shape)}'. Please ensure that the gradient and the tensor are the same size"
+                )
+            if value.dtype is not self.dtype:
+                raise RuntimeError(
+                    f"attempting to assign a gradient with dtype '{value.dtype.cpp_type}' to a tensor with "
+                    f"grad_dtype '{self.dtype.scalar_type}'. The gradient must match the tensor's grad_dtype "
+                    "(defaults to the tensor's dtype). You can set the tensor's grad_dtype attribute with a "
+                    "specific dtype, or None to allow any dtype. Set grad_dtype with caution. Diverging the "
+                    "dtypes of a tensor and its gradient may break downstream systems that assume they match."
+                )
+        self._grad = value
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` on a non-leaf tensor after backward."""
@@ -305,9 +332,14 @@ class Tensor:
 
     # ---- in place ---------------------------------------------------------------------------
     def _check_inplace(self, op: str) -> None:
-        if is_grad_enabled() and self.requires_grad and self.grad_fn is None:
+        if not (is_grad_enabled() and self.requires_grad):
+            return
+        if self.grad_fn is None:
+            raise RuntimeError(f"{op}: a leaf Variable that requires grad is being used in an in-place operation.")
+        base = self._base
+        if base is not None and base.grad_fn is None and base.requires_grad:
             raise RuntimeError(
-                f"a leaf Variable that requires grad is being used in an in-place operation ({op})."
+                f"{op}: a view of a leaf Variable that requires grad is being used in an in-place operation."
             )
 
     def _assign(self, result: Tensor, op: str) -> Tensor:
@@ -397,17 +429,17 @@ class Tensor:
 def parse_to_args(args: Sequence[Any], kwargs: dict[str, Any]) -> DType | None:
     """The dtype asked for by ``to(dtype)``/``to(device)``/``to(tensor)``/``to(dtype=...)`` (None: keep);
     any device but the CPU is an error."""
+    from ._device import check_device
+
     target = kwargs.get("dtype")
     for a in args:
         if isinstance(a, Tensor):
             target = a.dtype
         elif isinstance(a, DType):
             target = a
-        elif str(a) != "cpu":
-            raise RuntimeError(f"minigrad only supports the CPU device, got {a!r}")
-    device = kwargs.get("device")
-    if device is not None and str(device) != "cpu":
-        raise RuntimeError(f"minigrad only supports the CPU device, got {device!r}")
+        else:
+            check_device(a)
+    check_device(kwargs.get("device"))
     return None if target is None else _dtype.as_dtype(target)
 
 
