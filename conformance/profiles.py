@@ -16,7 +16,7 @@ PROFILES = ("quick", "ci", "nightly")
 #: invalid category, "engine_errors" once)
 EXAMPLES: dict[str, dict[str, int]] = {
     "quick": {"op": 12, "graph": 30, "network": 8, "training": 8, "init": 1, "errors": 5, "engine_errors": 60},
-    "ci": {"op": 150, "graph": 1000, "network": 200, "training": 80, "init": 3, "errors": 25, "engine_errors": 400},
+    "ci": {"op": 150, "graph": 1000, "network": 200, "training": 80, "init": 3, "errors": 10, "engine_errors": 300},
     "nightly": {"op": 500, "graph": 3000, "network": 300, "training": 400, "init": 5, "errors": 100,
                 "engine_errors": 1500},
 }

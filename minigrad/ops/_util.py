@@ -67,7 +67,8 @@ def dims(dim: Any, ndim: int, op: str) -> tuple[int, ...] | None:
         return (_wrap_dim(int(dim), ndim, op),)
     out = tuple(_wrap_dim(int(d), ndim, op) for d in dim)
     if len(set(out)) != len(out):
-        raise RuntimeError(f"{op}: dim {list(dim)} appears multiple times in the list of dims")
+        repeated = next(d for i, d in enumerate(out) if d in out[:i])
+        raise RuntimeError(f"{op}: dim {repeated} appears multiple times in the list of dims")
     return out if out else None
 
 
