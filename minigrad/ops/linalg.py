@@ -82,7 +82,7 @@ def _matmul_check(a: Tensor, b: Tensor) -> None:
 def _promote(op: str, a: Tensor, b: Tensor) -> _dtype.dtype:
     if a.dtype is not b.dtype:
         raise RuntimeError(
-            f"{op}: expected m1 and m2 to have the same dtype, but got: {a.dtype.name} != {b.dtype.name}"
+            f"{op}: expected m1 and m2 to have the same dtype, but got: {a.dtype.cpp_type} != {b.dtype.cpp_type}"
         )
     return a.dtype
 
