@@ -195,3 +195,17 @@ def test_scheduler_resume_without_initial_lr():
     with pytest.raises(KeyError, match=r"param 'initial_lr' is not specified in param_groups\[0\] when resuming "
                                        r"scheduler with last_epoch >= 0\.\\nThis typically happens when:"):
         torch.optim.lr_scheduler.StepLR(opt, step_size=1, last_epoch=3)
+
+
+def test_autograd_messages_name_the_element():
+    x = torch.ones(3, requires_grad=True)
+    w = torch.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"^The differentiated Tensor at index 0 appears to not have been used in "
+                                           r"the graph\. Set allow_unused=True if this is the desired behavior\.$"):
+        torch.autograd.grad((x * 2).sum(), [w, x])
+    # torch: "Mismatch in shape: grad_output[0] has a shape of torch.Size([5]) and output[0] has a shape of
+    # torch.Size([3])."
+    with pytest.raises(RuntimeError, match=r"^Mismatch in shape: grad_output\[0\] has a shape of "
+                                           r"minigrad\.Size\(\[5\]\) and output\[0\] has a shape of "
+                                           r"minigrad\.Size\(\[3\]\)\.$"):
+        (x * 2).backward(torch.ones(5))
