@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import Phase, given, settings
 
 from conformance import profiles
 from conformance.backends import reference
@@ -21,6 +21,9 @@ from conformance.strategies.errors import engine_case, error_case, error_specs
 _PATTERN = os.environ.get("CONFORMANCE_OPS")
 _CHOSEN = None if _PATTERN is None else set(selected_ops(_PATTERN))
 PAIRS = [(s, c) for s, c in error_specs() if _CHOSEN is None or s.name in _CHOSEN]
+#: error cases are a few statements on tensors of at most a dozen elements, small as drawn: no shrinking
+#: (shrinking every failing entry/category pair would cost minutes when a backend differs in many places)
+NO_SHRINK = (Phase.explicit, Phase.reuse, Phase.generate)
 
 
 def error_records(case: ErrorCase, backend) -> list[dict]:  # noqa: ANN001
@@ -38,7 +41,7 @@ def error_records(case: ErrorCase, backend) -> list[dict]:  # noqa: ANN001
 def test_error_parity(spec, category, backend, sink) -> None:  # noqa: ANN001
     """Invalid inputs of one category for one catalogue entry."""
 
-    @settings(max_examples=profiles.examples("errors"))
+    @settings(max_examples=profiles.examples("errors"), phases=NO_SHRINK)
     @given(case=error_case(spec, category))
     def prop(case: ErrorCase) -> None:
         sink.submit(error_records(case, backend), script=repro_script)
@@ -50,7 +53,7 @@ def test_error_parity(spec, category, backend, sink) -> None:  # noqa: ANN001
 def test_engine_error_parity(backend, sink) -> None:  # noqa: ANN001
     """Misuse of autograd: backward twice, .grad assignments, in-place on leaves and views, devices, ..."""
 
-    @settings(max_examples=profiles.examples("engine_errors"))
+    @settings(max_examples=profiles.examples("engine_errors"), phases=NO_SHRINK)
     @given(case=engine_case())
     def prop(case: ErrorCase) -> None:
         sink.submit(error_records(case, backend), script=repro_script)
