@@ -30,6 +30,10 @@ Fields of :class:`OpSpec`:
   (None): the OpInfo called like the entry, else ``nn.functional.<name>`` or
   ``linalg.<name>``; ``()``: none. The call is chosen
   from ``exports`` (function, ``nn.functional``, method, else the in-place method on a clone).
+- ``invalid``: error parity (``conformance.strategies.errors``). The invalid categories of an entry follow
+  from its family, domain and attrs; this field adds entry-specific invalid statements (category -> Python
+  statements using ``T``, ``F`` and ``p``, a float tensor that requires grad) or, with an empty tuple,
+  switches a category off (say why in ``notes``).
 """
 
 from __future__ import annotations
@@ -61,6 +65,7 @@ class OpSpec:
     dag: bool = False
     notes: str = ""
     opinfo: tuple[str, ...] | None = None
+    invalid: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """A plain-JSON view (for the report's op table)."""
@@ -69,7 +74,7 @@ class OpSpec:
             "exports": list(self.exports), "arity": self.arity, "domain": list(self.domain),
             "attrs": _json_safe(self.attrs), "smooth": self.smooth, "kinks": [_kink_json(k) for k in self.kinks],
             "tol": self.tol, "dtypes": list(self.dtypes), "grad": list(self.grad), "dag": self.dag,
-            "notes": self.notes,
+            "notes": self.notes, "invalid": {k: list(v) for k, v in self.invalid.items()},
         }
 
 
@@ -667,6 +672,42 @@ _component("clip_grad_norm_", "clip", ("nn.utils.clip_grad_norm_",),
            {"max_norm": {CHOICE: [0.5, 1.0, 10.0]}, "norm_type": {CHOICE: [2.0, math.inf]}},
            "returns the total norm; scale max_norm / (total_norm + 1e-6) clamped to 1")
 _component("clip_grad_value_", "clip", ("nn.utils.clip_grad_value_",), {"clip_value": {CHOICE: [0.1, 0.5, 1.0]}})
+
+# ---- error parity: invalid uses specific to one entry (see ``invalid`` in the module docstring) ----------
+_INVALID: dict[str, dict[str, tuple[str, ...]]] = {
+    "Linear": {"hyper": ("T.nn.Linear(-1, 2)", "T.nn.Linear(3, -2)", "T.nn.Linear(2, 3, bias=True)(T.ones(4, 3))"),
+               "shape": ("T.nn.Linear(3, 2)(T.ones(2, 4))", "T.nn.Linear(3, 2).double()(p)")},
+    "Sequential": {"hyper": ("T.nn.Sequential(T.nn.Identity(), 1)", "T.nn.Sequential(T.nn.Linear(2, 2))[5]")},
+    "ModuleList": {"hyper": ("T.nn.ModuleList([T.nn.Identity(), 'relu'])", "T.nn.ModuleList([]).append(3)",
+                             "T.nn.ModuleList([T.nn.Identity()])[2]")},
+    "Module": {"hyper": ("m = T.nn.Module()\nm.register_parameter('w', T.ones(2))",
+                         "m = T.nn.Module()\nm.register_buffer('a.b', T.ones(2))",
+                         "m = T.nn.Module()\nm.load_state_dict({'w': T.ones(2)})",
+                         "T.nn.Module()(p)", "T.nn.Parameter([1.0, 2.0])")},
+    "Identity": {"hyper": ("T.nn.Identity()(p, p)",)},
+    "init.calculate_gain": {"hyper": ("T.nn.init.calculate_gain('bogus')", "T.nn.init.calculate_gain('leaky_relu', 'a')",
+                                      "T.nn.init.calculate_gain('leaky_relu', True)")},
+    "init.kaiming_uniform_": {"hyper": ("T.nn.init.kaiming_uniform_(T.empty(2, 3), mode='bad')",
+                                        "T.nn.init.kaiming_uniform_(T.empty(2, 3), nonlinearity='bogus')")},
+    "init.kaiming_normal_": {"hyper": ("T.nn.init.kaiming_normal_(T.empty(2, 3), mode='fan')",
+                                       "T.nn.init.kaiming_normal_(T.empty(2, 3), nonlinearity='softmax')")},
+    "init.trunc_normal_": {"hyper": ("T.nn.init.trunc_normal_(T.empty(2, 3), a=2.0, b=-2.0)",)},
+    "init.uniform_": {"hyper": ("T.nn.init.uniform_(T.empty(2, 3), a=1.0, b=0.0)",)},
+    "init.normal_": {"hyper": ("T.nn.init.normal_(T.empty(2, 3), std=-1.0)",)},
+    "clip_grad_norm_": {"hyper": (
+        "p.grad = T.full_like(p, float('nan'))\nT.nn.utils.clip_grad_norm_([p], 1.0, error_if_nonfinite=True)",
+        "p.grad = T.full_like(p, float('inf'))\nT.nn.utils.clip_grad_norm_([p], 1.0, norm_type='inf', "
+        "error_if_nonfinite=True)")},
+    "clip_grad_value_": {"hyper": ("p.grad = T.ones_like(p)\nT.nn.utils.clip_grad_value_([p], None)",)},
+    "parameters_to_vector": {"hyper": ("T.nn.utils.parameters_to_vector([])", "T.nn.utils.parameters_to_vector(p)")},
+    "vector_to_parameters": {"hyper": ("T.nn.utils.vector_to_parameters([1.0], [p])",
+                                       "T.nn.utils.vector_to_parameters(T.ones(2), [T.ones(3)])")},
+    "get_total_norm": {"hyper": ("T.nn.utils.get_total_norm([p], norm_type='fro')",)},
+    "clip_grads_with_norm_": {"hyper": ("p.grad = T.ones_like(p)\nT.nn.utils.clip_grads_with_norm_([p], 1.0, 'a')",)},
+}
+for _i, _spec in enumerate(_ENTRIES):
+    if _spec.name in _INVALID:
+        _ENTRIES[_i] = replace(_spec, invalid=_INVALID[_spec.name])
 
 CATALOG: dict[str, OpSpec] = {}
 for _spec in _ENTRIES:

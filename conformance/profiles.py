@@ -13,11 +13,14 @@ import os
 PROFILES = ("quick", "ci", "nightly")
 
 #: max_examples per test kind (an "op" test runs once per catalogue entry; "stateful": programs per state
-#: machine, each up to 20 steps)
+#: machine, each up to 20 steps; an "errors" test once per entry and invalid category, "engine_errors" once)
 EXAMPLES: dict[str, dict[str, int]] = {
-    "quick": {"op": 12, "graph": 30, "network": 8, "training": 8, "init": 1, "stateful": 10},
-    "ci": {"op": 150, "graph": 1000, "network": 200, "training": 80, "init": 3, "stateful": 60},
-    "nightly": {"op": 500, "graph": 3000, "network": 300, "training": 400, "init": 5, "stateful": 1000},
+    "quick": {"op": 12, "graph": 30, "network": 8, "training": 8, "init": 1, "stateful": 10, "errors": 5,
+              "engine_errors": 60},
+    "ci": {"op": 150, "graph": 1000, "network": 200, "training": 80, "init": 3, "stateful": 60, "errors": 10,
+           "engine_errors": 300},
+    "nightly": {"op": 500, "graph": 3000, "network": 300, "training": 400, "init": 5, "stateful": 1000,
+                "errors": 100, "engine_errors": 1500},
 }
 
 

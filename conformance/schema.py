@@ -119,8 +119,8 @@ import math
 
 SCHEMA_VERSION = 1
 VERDICTS = ("pass", "fail", "known_difference", "error", "crashed")
-ORACLES = ("torch64", "torch32", "fd64")
-KINDS = ("op", "opinfo", "graph", "network", "training", "recipe", "stateful", "test")  # "test": synthesised by the plugin
+ORACLES = ("torch64", "torch32", "fd64", "error")
+KINDS = ("op", "opinfo", "graph", "network", "training", "recipe", "stateful", "error", "test")  # "test": synthesised by the plugin
 
 
 def json_float(x: float) -> float | str:

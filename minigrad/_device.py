@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 
@@ -29,6 +31,28 @@ class device:  # noqa: N801 - torch's name
 
     def __hash__(self) -> int:
         return hash((self.type, self.index))
+
+
+def check_device(where: Any) -> None:
+    """Only the CPU exists: naming CUDA fails as in a torch built without it (``AssertionError``), any other
+    device as a RuntimeError naming it."""
+    if where is None or str(where) == "cpu":
+        return
+    kind = where.type if isinstance(where, device) else str(where).split(":", 1)[0]
+    if kind == "cuda":
+        raise AssertionError("minigrad not compiled with CUDA enabled")
+    raise RuntimeError(f"minigrad only supports the CPU device, got {str(where)!r}")
+
+
+def on_cpu(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A factory taking ``device=``: checked by :func:`check_device` before anything is built."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        check_device(kwargs.get("device"))
+        return fn(*args, **kwargs)
+
+    return wrapper
 
 
 class _Cuda:

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from . import _dtype, _random
+from ._device import on_cpu
 from ._dtype import dtype as DType
 from .ops._registry import export
 from .tensor import Tensor, _shape_arg
@@ -44,6 +45,7 @@ def _to_array(data: Any) -> Any:
     return data
 
 
+@on_cpu
 def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of ``data`` (nested lists, numbers, ndarrays, tensors)."""
     d = _dtype.as_dtype(dtype) if dtype is not None else _infer_dtype(data)
@@ -51,11 +53,10 @@ def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: b
     if arr.dtype == object:
         raise TypeError(f"tensor(): could not build a tensor from {type(data).__name__}")
     t = Tensor._make(arr)
-    if requires_grad:
-        t.requires_grad_(True)
-    return t
+    return _requiring_grad(t) if requires_grad else t
 
 
+@on_cpu
 def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
     """Like ``tensor`` but shares memory with an ndarray/tensor of the same dtype."""
     if isinstance(data, Tensor) and (dtype is None or _dtype.as_dtype(dtype) is data.dtype):
@@ -72,28 +73,39 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return Tensor._make(array)
 
 
+def _requiring_grad(t: Tensor) -> Tensor:
+    """``requires_grad=True`` at creation (torch's factory wording of the integer-dtype error)."""
+    t._set_requires_grad(True, "Only Tensors of floating point and complex dtype can require gradients")
+    return t
+
+
 def _factory(fill: Any, size: Sequence[Any], dtype: Any, requires_grad: bool) -> Tensor:
     d = _dtype.as_dtype(dtype) if dtype is not None else _dtype.get_default_dtype()
     shape = _shape_arg(size)
-    if any(s < 0 for s in shape):
-        raise RuntimeError(f"Trying to create tensor with negative dimension: {list(shape)}")
+    negative = [s for s in shape if s < 0]
+    if negative:
+        raise RuntimeError(f"Trying to create tensor with negative dimension {negative[0]}: {list(shape)}")
     arr = np.empty(shape, dtype=d.np) if fill is None else np.full(shape, fill, dtype=d.np)
     t = Tensor._make(arr)
-    return t.requires_grad_(True) if requires_grad else t
+    return _requiring_grad(t) if requires_grad else t
 
 
+@on_cpu
 def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     return _factory(0, size, dtype, requires_grad)
 
 
+@on_cpu
 def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     return _factory(1, size, dtype, requires_grad)
 
 
+@on_cpu
 def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     return _factory(None, size, dtype, requires_grad)
 
 
+@on_cpu
 def full(size: Sequence[int], fill_value: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor filled with ``fill_value``; the dtype follows the value (bool/int64/default float)."""
     if dtype is None:
@@ -105,26 +117,31 @@ def _like(x: Tensor, dtype: Any) -> tuple[tuple[int, ...], Any]:
     return tuple(x.shape), dtype if dtype is not None else x.dtype
 
 
+@on_cpu
 def zeros_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     shape, d = _like(input, dtype)
     return _factory(0, (shape,), d, requires_grad)
 
 
+@on_cpu
 def ones_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     shape, d = _like(input, dtype)
     return _factory(1, (shape,), d, requires_grad)
 
 
+@on_cpu
 def empty_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     shape, d = _like(input, dtype)
     return _factory(None, (shape,), d, requires_grad)
 
 
+@on_cpu
 def full_like(input: Tensor, fill_value: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     shape, d = _like(input, dtype)
     return _factory(fill_value, (shape,), d, requires_grad)
 
 
+@on_cpu
 def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """Values from start (default 0) up to, not including, end: int64 for integer arguments."""
     if end is None:
@@ -137,19 +154,21 @@ def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, dev
     d = _dtype.as_dtype(dtype)
     n = max(int(np.ceil((end - start) / step)), 0)
     t = Tensor._make((start + step * np.arange(n, dtype=np.float64 if d.is_floating_point else np.int64)).astype(d.np))
-    return t.requires_grad_(True) if requires_grad else t
+    return _requiring_grad(t) if requires_grad else t
 
 
+@on_cpu
 def linspace(start: float, end: float, steps: int, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     d = _dtype.as_dtype(dtype) if dtype is not None else _dtype.get_default_dtype()
     t = Tensor._make(np.linspace(start, end, steps).astype(d.np))
-    return t.requires_grad_(True) if requires_grad else t
+    return _requiring_grad(t) if requires_grad else t
 
 
+@on_cpu
 def eye(n: int, m: int | None = None, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     d = _dtype.as_dtype(dtype) if dtype is not None else _dtype.get_default_dtype()
     t = Tensor._make(np.eye(n, m, dtype=d.np))
-    return t.requires_grad_(True) if requires_grad else t
+    return _requiring_grad(t) if requires_grad else t
 
 
 def _random_tensor(arr: np.ndarray, dtype: Any, requires_grad: bool) -> Tensor:
@@ -157,19 +176,22 @@ def _random_tensor(arr: np.ndarray, dtype: Any, requires_grad: bool) -> Tensor:
     if not d.is_floating_point:
         raise RuntimeError(f"this random function is only defined for floating dtypes, got {d}")
     t = Tensor._make(arr.astype(d.np))
-    return t.requires_grad_(True) if requires_grad else t
+    return _requiring_grad(t) if requires_grad else t
 
 
+@on_cpu
 def rand(*size: Any, generator: _random.Generator | None = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """Uniform [0, 1) samples from minigrad's generator (streams differ from torch's)."""
     return _random_tensor(_random.rng(generator).random(_shape_arg(size)), dtype, requires_grad)
 
 
+@on_cpu
 def randn(*size: Any, generator: _random.Generator | None = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples."""
     return _random_tensor(_random.rng(generator).standard_normal(_shape_arg(size)), dtype, requires_grad)
 
 
+@on_cpu
 def randint(low: int, high: int | None = None, size: Sequence[int] = (), *, generator: _random.Generator | None = None, dtype: Any = None, device: Any = None) -> Tensor:
     """Integers uniform in [low, high) (int64 by default)."""
     if high is None:
@@ -178,6 +200,7 @@ def randint(low: int, high: int | None = None, size: Sequence[int] = (), *, gene
     return Tensor._make(_random.rng(generator).integers(low, high, size=tuple(size)).astype(d.np))
 
 
+@on_cpu
 def randperm(n: int, *, generator: _random.Generator | None = None, dtype: Any = None, device: Any = None) -> Tensor:
     d = _dtype.as_dtype(dtype) if dtype is not None else _dtype.int64
     return Tensor._make(_random.rng(generator).permutation(n).astype(d.np))
@@ -203,6 +226,8 @@ def clone(input: Tensor) -> Tensor:
 def uniform_(self: Tensor, a: Any = 0.0, b: Any = 1.0, *, generator: Any = None) -> Tensor:
     """Fill in place with U(a, b) samples."""
     self._check_inplace("uniform_")
+    if a > b:
+        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a:g} > to={b:g}")
     self._data[...] = _random.rng(generator).uniform(a, b, self.shape)
     self._bump_version()
     return self
@@ -212,6 +237,8 @@ def uniform_(self: Tensor, a: Any = 0.0, b: Any = 1.0, *, generator: Any = None)
 def normal_(self: Tensor, mean: Any = 0.0, std: Any = 1.0, *, generator: Any = None) -> Tensor:
     """Fill in place with N(mean, std**2) samples."""
     self._check_inplace("normal_")
+    if std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
     self._data[...] = _random.rng(generator).normal(mean, std, self.shape)
     self._bump_version()
     return self

@@ -108,9 +108,9 @@ class Tensor:
         """torch's checks: a Tensor (or None) of this tensor's shape and dtype, and not the tensor itself."""
         if value is not None:
             if not isinstance(value, Tensor):
-                raise TypeError(
-                    f"assigned grad expected to be a Tensor or None but got grad of type {type(value).__name__}"
-                )
+                kind = type(value)
+                name = kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__name__}"
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type {name}")
             if value is self:
                 raise RuntimeError("can't assign Variable as its own grad")
             if value.dtype is not self.dtype:
@@ -138,11 +138,13 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
+        self._set_requires_grad(value, "only Tensors of floating point and complex dtype can require gradients")
+
+    def _set_requires_grad(self, value: bool, non_float_message: str) -> None:
+        """torch words the integer-dtype error differently for the attribute, ``requires_grad_()`` and
+        factories (``tensor(..., requires_grad=True)``): each caller passes its message."""
         if value and not self._data.dtype.kind == "f":
-            raise RuntimeError(
-                "only Tensors of floating point dtype can require gradients "
-                f"(got minigrad.{self.dtype.name})"
-            )
+            raise RuntimeError(non_float_message)
         if not value and self.grad_fn is not None:
             raise RuntimeError(
                 "you can only change requires_grad flags of leaf variables. If you want to use a "
@@ -292,9 +294,7 @@ class Tensor:
         return self
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
-        if self.grad_fn is not None and not requires_grad:
-            self.requires_grad = False  # raises torch's error
-        self.requires_grad = requires_grad
+        self._set_requires_grad(requires_grad, "only Tensors of floating point dtype can require gradients")
         return self
 
     def retain_grad(self) -> None:
@@ -339,9 +339,14 @@ class Tensor:
 
     # ---- in place ---------------------------------------------------------------------------
     def _check_inplace(self, op: str) -> None:
-        if is_grad_enabled() and self.requires_grad and self.grad_fn is None:
+        if not (is_grad_enabled() and self.requires_grad):
+            return
+        if self.grad_fn is None:
+            raise RuntimeError(f"{op}: a leaf Variable that requires grad is being used in an in-place operation.")
+        base = self._base
+        if base is not None and base.grad_fn is None and base.requires_grad:
             raise RuntimeError(
-                f"a leaf Variable that requires grad is being used in an in-place operation ({op})."
+                f"{op}: a view of a leaf Variable that requires grad is being used in an in-place operation."
             )
 
     def _assign(self, result: Tensor, op: str) -> Tensor:
@@ -431,17 +436,17 @@ class Tensor:
 def parse_to_args(args: Sequence[Any], kwargs: dict[str, Any]) -> DType | None:
     """The dtype asked for by ``to(dtype)``/``to(device)``/``to(tensor)``/``to(dtype=...)`` (None: keep);
     any device but the CPU is an error."""
+    from ._device import check_device
+
     target = kwargs.get("dtype")
     for a in args:
         if isinstance(a, Tensor):
             target = a.dtype
         elif isinstance(a, DType):
             target = a
-        elif str(a) != "cpu":
-            raise RuntimeError(f"minigrad only supports the CPU device, got {a!r}")
-    device = kwargs.get("device")
-    if device is not None and str(device) != "cpu":
-        raise RuntimeError(f"minigrad only supports the CPU device, got {device!r}")
+        else:
+            check_device(a)
+    check_device(kwargs.get("device"))
     return None if target is None else _dtype.as_dtype(target)
 
 

@@ -37,9 +37,9 @@ def _root_grads(outputs: list[Tensor], grad_outputs: Sequence[Any] | None) -> li
         raise RuntimeError(
             f"grad_tensors/grad_outputs has {len(given)} elements but there are {len(outputs)} outputs"
         )
-    for out, g in zip(outputs, given):
+    for i, (out, g) in enumerate(zip(outputs, given)):
         if not out.requires_grad:
-            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
+            raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
         if g is None:
             if out.numel() != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
@@ -52,8 +52,8 @@ def _root_grads(outputs: list[Tensor], grad_outputs: Sequence[Any] | None) -> li
         arr = g._data if isinstance(g, Tensor) else np.asarray(g, dtype=out.dtype.np)
         if arr.shape != out.shape:
             raise RuntimeError(
-                f"Mismatch in shape: grad_output[0] has a shape of {list(arr.shape)} and output[0] has "
-                f"a shape of {list(out.shape)}."
+                f"Mismatch in shape: grad_output[{i}] has a shape of minigrad.Size({list(arr.shape)}) and "
+                f"output[{i}] has a shape of minigrad.Size({list(out.shape)})."
             )
         grads.append(arr.astype(out.dtype.np, copy=False))
     return grads

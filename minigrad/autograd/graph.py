@@ -299,7 +299,7 @@ def run_backward(
     for j, (t, g) in enumerate(zip(inputs, captured)):
         if g is None and not allow_unused:
             raise RuntimeError(
-                "One of the differentiated Tensors appears to not have been used in the graph. "
+                f"The differentiated Tensor at index {j} appears to not have been used in the graph. "
                 "Set allow_unused=True if this is the desired behavior."
             )
         if g is not None and g.dtype != t.dtype.np:

@@ -266,10 +266,14 @@ def _check_weight(weight: Tensor | None, input: Tensor, n_classes: int) -> np.nd
 
 def _check_class_target(input: Tensor, target: Tensor) -> None:
     """nll_loss's shape and dtype checks, with torch's classes and messages."""
+    _check_class_target_shape(input, target)
+    if target.dtype is not _dtype.int64:  # torch checks the shapes first (a wrong-shaped probability target)
+        raise RuntimeError(f"expected target dtype to be Long or Byte, but got {_tname(target)}")
+
+
+def _check_class_target_shape(input: Tensor, target: Tensor) -> None:
     if input.ndim < 1:
         raise ValueError(f"Expected 1 or more dimensions (got {input.ndim})")
-    if target.dtype is not _dtype.int64:
-        raise RuntimeError(f"expected target dtype to be Long or Byte, but got {_tname(target)}")
     if input.ndim == 1:
         if target.ndim > 1 or (target.ndim == 1 and target.shape[0] != 1):
             raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")

@@ -94,7 +94,26 @@ def trunc_normal_(
     """Fill with N(mean, std^2) restricted to [a, b] (by rejection sampling)."""
     from .._random import rng
 
+    def norm_cdf(x: float) -> float:
+        return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
+
     r = rng(generator)
+    if norm_cdf((b - mean) / std) - norm_cdf((a - mean) / std) <= 0.3:
+        # as torch: a narrow interval is sampled from U(a, b) (which rejects b < a), each candidate accepted
+        # with probability pdf(x) / pdf(mode), so the loop ends even for a == b or a tail interval
+        with no_grad():
+            tensor.uniform_(a, b, generator=generator)
+        out = tensor._data.astype(np.float64)
+        mode = max(a, min(mean, b))
+        log_peak = -0.5 * ((mode - mean) / std) ** 2
+        pending = np.log(r.uniform(0.0, 1.0, out.shape)) > -0.5 * ((out - mean) / std) ** 2 - log_peak
+        while pending.any():
+            cand = r.uniform(a, b, int(pending.sum()))
+            accept = np.log(r.uniform(0.0, 1.0, cand.shape)) <= -0.5 * ((cand - mean) / std) ** 2 - log_peak
+            idx = np.flatnonzero(pending)[accept]
+            out.flat[idx] = cand[accept]
+            pending.flat[idx] = False
+        return _fill(tensor, out)
     out = r.normal(mean, std, tensor.shape)
     bad = (out < a) | (out > b)
     while bad.any():

@@ -31,7 +31,8 @@ class Parameter(Tensor):
         p._init(arr)
         if isinstance(data, Tensor):
             p._version = data._version  # shares storage, so shares the version counter
-        p.requires_grad = requires_grad  # raises torch's error for integer dtypes
+        # torch's factory wording of the integer-dtype error
+        p._set_requires_grad(requires_grad, "Only Tensors of floating point and complex dtype can require gradients")
         return p
 
     def __init__(self, data: Tensor | None = None, requires_grad: bool = True) -> None:

@@ -70,7 +70,8 @@ def dims(dim: Any, ndim: int, op: str) -> tuple[int, ...] | None:
         return (axis,) if ndim else None
     out = tuple(_wrap_dim(int(d), ndim, op) for d in dim)
     if len(set(out)) != len(out):
-        raise RuntimeError(f"{op}: dim {list(dim)} appears multiple times in the list of dims")
+        repeated = next(d for i, d in enumerate(out) if d in out[:i])
+        raise RuntimeError(f"{op}: dim {repeated} appears multiple times in the list of dims")
     return out if out and ndim else None
 
 
@@ -80,11 +81,16 @@ def float_dtype(*xs: Any) -> DType:
     return d if d.is_floating_point else _dtype.get_default_dtype()
 
 
+#: torch's wording of the index-dtype error per op
+_INDEX_DTYPES = {"gather": "int32/int64", "index_select": "int32 or int64"}
+
+
 def as_int_array(x: Any, op: str, arg: str = "index") -> np.ndarray:
     """An index argument as an int64 array, with torch's dtype error."""
     arr = x._data if isinstance(x, Tensor) else np.asarray(x)
     if arr.dtype.kind not in "iu":
-        raise RuntimeError(f"{op}(): Expected dtype int64 for {arg} but got {arr.dtype}")
+        raise RuntimeError(f"{op}(): Expected dtype {_INDEX_DTYPES.get(op, 'int64')} for {arg} "
+                           f"(got {arr.dtype})")
     return arr.astype(np.int64, copy=False)
 
 

@@ -221,7 +221,7 @@ def gather(input: Tensor, dim: int, index: Tensor) -> Tensor:
     for d in range(input.ndim):
         if d != axis and idx.shape[d] > input.shape[d]:
             raise RuntimeError(
-                f"Size does not match at dimension {d} expected index {list(idx.shape)} to be smaller "
+                f"Size does not match at dimension {d} expected index {list(idx.shape)} to be no larger "
                 f"than self {list(input.shape)} apart from dimension {axis}"
             )
     if idx.size and (idx.min() < 0 or idx.max() >= input.shape[axis]):
@@ -254,7 +254,8 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     n = input.shape[axis] if input.ndim else 1
     if idx.size and (idx.min() < 0 or idx.max() >= n):
         bad = idx.min() if idx.min() < 0 else idx.max()
-        raise IndexError(f"index_select(): index out of range in self: index {int(bad)} for dimension {axis} with size {n}")
+        raise IndexError(f"index_select(): index out of range in self (index {int(bad)} for dimension {axis} "
+                         f"with size {n})")
     return Index.apply(input, index=tuple(full))
 
 
@@ -264,7 +265,7 @@ def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
     from .elementwise import where
 
     if mask.dtype is not _dtype.bool_:
-        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype.name}")
+        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype.c_type}")
     return where(mask, operand(value, input.dtype), input)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -11,7 +12,7 @@ from ..autograd.function import Op
 from ..autograd.graph import Context
 from ..tensor import Tensor
 from ._registry import export
-from ._util import check_tensor, shape_str, sum_to
+from ._util import broadcast_shapes_for, check_tensor, shape_str, sum_to
 
 
 class Matmul(Op):
@@ -53,29 +54,35 @@ def _matmul_check(a: Tensor, b: Tensor) -> None:
         return
     k_a = a.shape[-1]
     k_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
-    if k_a != k_b:
-        if a.ndim <= 2 and b.ndim <= 2:
-            sa = (1, a.shape[0]) if a.ndim == 1 else a.shape
-            sb = b.shape if b.ndim == 2 else (b.shape[0],)
+    if a.ndim >= 3 and b.ndim <= 2:  # torch folds the batch of a into rows and calls mm / mv
+        rows = math.prod(a.shape[:-1])
+        if k_a != k_b:
             if b.ndim == 1:
-                raise RuntimeError(f"size mismatch, got input ({a.shape[0]}x{a.shape[1]}), vec ({b.shape[0]})" if a.ndim == 2 else "size mismatch")
-            raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({shape_str(sa)} and {shape_str(sb)})")
-        raise RuntimeError(
-            f"Expected size for first two dimensions of batch2 tensor to be: [{', '.join(map(str, b.shape[:-2]))}, {k_a}] "
-            f"but got: {list(b.shape)} (matmul of {list(a.shape)} and {list(b.shape)})"
-        )
-    try:
-        np.broadcast_shapes(a.shape[:-2] if a.ndim > 1 else (), b.shape[:-2] if b.ndim > 1 else ())
-    except ValueError:
-        raise RuntimeError(
-            f"matmul: batch dimensions of {list(a.shape)} and {list(b.shape)} are not broadcastable"
-        ) from None
+                raise RuntimeError(f"size mismatch, got input ({rows}), mat ({rows}x{k_a}), vec ({k_b})")
+            raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{k_a} and {shape_str(b.shape)})")
+        return
+    if a.ndim <= 2 and b.ndim <= 2:
+        if k_a != k_b:
+            sa = (1, a.shape[0]) if a.ndim == 1 else a.shape
+            if b.ndim == 1:
+                raise RuntimeError(f"size mismatch, got input ({a.shape[0]}), mat ({a.shape[0]}x{a.shape[1]}), "
+                                   f"vec ({b.shape[0]})")
+            raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({shape_str(sa)} and {shape_str(b.shape)})")
+        return
+    # batched: the batch dims broadcast first (torch's infer_size message), then bmm checks the inner sizes
+    batch_a = a.shape[:-2] if a.ndim > 2 else ()
+    batch_b = b.shape[:-2] if b.ndim > 2 else ()
+    batch = broadcast_shapes_for("matmul", batch_a, batch_b)
+    if k_a != k_b:
+        n = math.prod(batch)
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: [{n}, {k_a}] "
+                           f"but got: [{n}, {k_b}].")
 
 
 def _promote(op: str, a: Tensor, b: Tensor) -> _dtype.dtype:
     if a.dtype is not b.dtype:
         raise RuntimeError(
-            f"{op}: expected m1 and m2 to have the same dtype, but got: {a.dtype.name} != {b.dtype.name}"
+            f"{op}: expected m1 and m2 to have the same dtype, but got: {a.dtype.c_type} != {b.dtype.c_type}"
         )
     return a.dtype
 
@@ -126,6 +133,9 @@ def dot(input: Tensor, other: Tensor) -> Tensor:
     """Inner product of two 1-D tensors."""
     if input.ndim != 1 or other.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
+    if input.dtype is not other.dtype:
+        raise RuntimeError(f"dot : expected both vectors to have same dtype, but found {input.dtype.scalar_type} "
+                           f"and {other.dtype.scalar_type}")
     return matmul(input, other)
 
 

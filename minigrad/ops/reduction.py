@@ -330,8 +330,12 @@ def min(input: Tensor, dim: Any = None, keepdim: bool = False, *, other: Any = N
 def _amax_amin(name: str, largest: bool, input: Tensor, dim: Any, keepdim: bool) -> Tensor:
     check_tensor(input, name)
     axes = dims(dim if dim != () else None, input.ndim, name)
-    if input.numel() == 0 and (axes is None or any(input.shape[a] == 0 for a in axes)):
-        raise IndexError(f"{name}(): Expected reduction dim to have non-zero size.")
+    if input.numel() == 0 and axes is None:
+        raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
+                           "Specify the reduction dim with the 'dim' argument.")
+    empty = [a for a in (axes or ()) if input.shape[a] == 0]
+    if empty:
+        raise IndexError(f"{name}(): Expected reduction dim {empty[0]} to have non-zero size.")
     return AmaxAmin.apply(input, axes=axes, keepdim=keepdim, largest=largest)
 
 

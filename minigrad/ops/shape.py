@@ -368,7 +368,11 @@ class Flip(Op):
 
 @export(methods=("flip",))
 def flip(input: Tensor, dims: Sequence[int]) -> Tensor:
-    return Flip.apply(input, axes=tuple(_wrap_dim(d, input.ndim, "flip") for d in dims))
+    axes = tuple(_wrap_dim(d, input.ndim, "flip") for d in dims)
+    repeated = [d for i, d in enumerate(axes) if d in axes[:i]]
+    if repeated:
+        raise RuntimeError(f"flip: dim {repeated[0]} appears multiple times in the list of dims")
+    return Flip.apply(input, axes=axes)
 
 
 class Repeat(Op):

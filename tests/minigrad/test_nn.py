@@ -48,7 +48,7 @@ def test_parameter_is_a_leaf_tensor_sharing_storage() -> None:
     assert type(p * 2) is torch.Tensor
     y.backward()
     assert p.grad.tolist() == [2.0, 2.0, 2.0]
-    with pytest.raises(RuntimeError, match="only Tensors of floating point dtype can require gradients"):
+    with pytest.raises(RuntimeError, match="^Only Tensors of floating point and complex dtype can require gradients$"):
         nn.Parameter(torch.tensor([1, 2]))
 
 

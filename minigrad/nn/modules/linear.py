@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 from ... import _dtype
+from ..._device import check_device
 from ...creation import empty
 from ...ops.shape import flatten
 from ...tensor import Tensor
@@ -32,8 +33,7 @@ class Linear(Module):
         self, in_features: int, out_features: int, bias: bool = True, device: Any = None, dtype: Any = None
     ) -> None:
         super().__init__()
-        if device is not None and str(device) != "cpu":
-            raise RuntimeError(f"minigrad only supports the CPU device, got {device!r}")
+        check_device(device)
         self.in_features = in_features
         self.out_features = out_features
         dt = _dtype.as_dtype(dtype) if dtype is not None else None
