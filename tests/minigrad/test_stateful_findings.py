@@ -173,3 +173,17 @@ def test_save_load_round_trip_of_a_nested_checkpoint() -> None:
     buf.seek(0)
     back = minigrad.load(buf)
     assert list(back) == ["w", "epoch", "names", "none"] and back["names"] == ("a", "b") and back["epoch"] == 3
+
+
+def test_randint_high_size_form() -> None:
+    t = minigrad.randint(5, (3,))  # torch: randint(high, size) draws from [0, high)
+    assert tuple(t.shape) == (3,) and t.dtype is minigrad.int64 and all(0 <= v < 5 for v in t.tolist())
+
+
+def test_float_and_int_of_a_multi_element_tensor_are_value_errors() -> None:
+    x = minigrad.zeros(2, 3)
+    for convert in (float, int):
+        with pytest.raises(ValueError, match="only one element tensors can be converted to Python scalars"):
+            convert(x)
+    with pytest.raises(RuntimeError, match="a Tensor with 6 elements cannot be converted to Scalar"):
+        x.item()
