@@ -723,6 +723,14 @@ def _forward_hooks(L: Any, m: Any) -> Any:
     return [out, seen, m(L.ones(2, 3, dtype=next(iter(m.parameters())).dtype))]
 
 
+def _constant_linear(L: Any) -> Any:
+    """A Linear(2, 2) with constant parameters (the libraries' random streams differ)."""
+    layer = L.nn.Linear(2, 2)
+    for p in layer.parameters():
+        L.nn.init.constant_(p, 0.5)
+    return layer
+
+
 #: Module API calls and misuse, compared by result or exception class
 MODULE_CALLS: dict[str, Callable[[Any, Any], Any]] = {
     "parameters(recurse=False)": lambda L, m: list(m.parameters(recurse=False)),
@@ -749,7 +757,7 @@ MODULE_CALLS: dict[str, Callable[[Any, Any], Any]] = {
     "register_parameter('a.b', Parameter)": lambda L, m: m.register_parameter("a.b", L.nn.Parameter(L.zeros(2))),
     "register_parameter(1, None)": lambda L, m: m.register_parameter(1, None),
     "register_parameter(non-leaf)": lambda L, m: m.register_parameter("nl", L.nn.Parameter(L.zeros(2)) * 2),
-    "add_module('extra', Linear)": lambda L, m: m.add_module("extra", L.nn.Linear(2, 2)),
+    "add_module('extra', Linear)": lambda L, m: m.add_module("extra", _constant_linear(L)),
     "add_module('bad', 3)": lambda L, m: m.add_module("bad", 3),
     "register_module('reg', Identity)": lambda L, m: m.register_module("reg", L.nn.Identity()),
     "head.weight = tensor": lambda L, m: setattr(m.head, "weight", L.zeros(2, 4)),

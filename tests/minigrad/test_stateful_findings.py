@@ -187,3 +187,9 @@ def test_float_and_int_of_a_multi_element_tensor_are_value_errors() -> None:
             convert(x)
     with pytest.raises(RuntimeError, match="a Tensor with 6 elements cannot be converted to Scalar"):
         x.item()
+
+
+def test_matmul_of_boolean_tensors_is_not_implemented() -> None:
+    t = minigrad.tensor([True, False])
+    with pytest.raises(NotImplementedError, match="\"dot\" not implemented for 'Bool'"):
+        t @ t
