@@ -193,3 +193,11 @@ def test_matmul_of_boolean_tensors_is_not_implemented() -> None:
     t = minigrad.tensor([True, False])
     with pytest.raises(NotImplementedError, match="\"dot\" not implemented for 'Bool'"):
         t @ t
+
+
+def test_clip_grad_norm_of_an_integer_gradient_is_a_runtime_error() -> None:
+    x = minigrad.arange(5)
+    x.grad = minigrad.ones_like(x)
+    with pytest.raises(RuntimeError, match="linalg.vector_norm: Expected a floating point or complex tensor as input. "
+                       "Got Long"):
+        minigrad.nn.utils.clip_grad_norm_([x], 0.5)
