@@ -319,6 +319,52 @@ INPLACE: dict[str, Callable[[Any, Any], Any]] = {
     "retain_grad()": lambda L, x: x.retain_grad(),
 }
 
+#: read-only Tensor API (and its errors), compared by result or exception class
+QUERIES: dict[str, Callable[[Any, Any], Any]] = {
+    "size()": lambda L, x: list(x.size()), "size(-1)": lambda L, x: x.size(-1), "size(5)": lambda L, x: x.size(5),
+    "dim()": lambda L, x: x.dim(), "ndim": lambda L, x: x.ndim, "numel()": lambda L, x: x.numel(),
+    "nelement()": lambda L, x: x.nelement(), "element_size()": lambda L, x: x.element_size(),
+    "is_floating_point()": lambda L, x: x.is_floating_point(), "is_contiguous()": lambda L, x: x.is_contiguous(),
+    "item()": lambda L, x: x.item(), "tolist()": lambda L, x: x.tolist(), "float(x)": lambda L, x: float(x),
+    "int(x)": lambda L, x: int(x), "bool(x)": lambda L, x: bool(x), "len(x)": lambda L, x: len(x),
+    "list(x)": lambda L, x: list(x), "index": lambda L, x: [10, 20, 30, 40][x],
+    "numpy()": lambda L, x: x.numpy(), "detach().numpy()": lambda L, x: x.detach().numpy(),
+    "to(float64)": lambda L, x: x.to(L.float64), "to(x)": lambda L, x: x.to(x), "to('cpu')": lambda L, x: x.to("cpu"),
+    "to(dtype=int32)": lambda L, x: x.to(dtype=L.int32), "long()": lambda L, x: x.long(),
+    "int()": lambda L, x: x.int(), "bool()": lambda L, x: x.bool(), "float()": lambda L, x: x.float(),
+    "type(float64)": lambda L, x: x.type(L.float64), "cpu()": lambda L, x: x.cpu(),
+    "contiguous()": lambda L, x: x.contiguous(), "data": lambda L, x: x.data, "is_cuda": lambda L, x: x.is_cuda,
+    "f'{x:.2f}'": lambda L, x: f"{x:.2f}", "is_tensor(x)": lambda L, x: L.is_tensor(x),
+    "numel(x)": lambda L, x: L.numel(x), "hash is id": lambda L, x: hash(x) == id(x),
+    "data = zeros_like": lambda L, x: setattr(x, "data", L.zeros_like(x)),
+    "data = 1.0": lambda L, x: setattr(x, "data", 1.0),
+    "requires_grad = True": lambda L, x: setattr(x, "requires_grad", True),
+    "requires_grad = False": lambda L, x: setattr(x, "requires_grad", False),
+    "retains_grad": lambda L, x: x.retains_grad,
+}
+
+#: tensors made by the creation functions (random ones compared by shape and dtype only)
+CREATE: dict[str, Callable[[Any], Any]] = {
+    "zeros(2, 3)": lambda L: L.zeros(2, 3), "ones((3,), dtype=float64)": lambda L: L.ones((3,), dtype=L.float64),
+    "full((2,), 7)": lambda L: L.full((2,), 7), "full((2,), 1.5)": lambda L: L.full((2,), 1.5),
+    "full((2,), True)": lambda L: L.full((2,), True), "arange(5)": lambda L: L.arange(5),
+    "arange(1, 2, 0.25)": lambda L: L.arange(1, 2, 0.25), "arange(0, 3, 0)": lambda L: L.arange(0, 3, 0),
+    "linspace(0, 1, 5)": lambda L: L.linspace(0, 1, 5), "eye(3)": lambda L: L.eye(3), "eye(2, 3)": lambda L: L.eye(2, 3),
+    "empty(2).shape": lambda L: L.zeros(list(L.empty(2).shape)), "zeros([2, 2])": lambda L: L.zeros([2, 2]),
+    "tensor([[1, 2], [3, 4]])": lambda L: L.tensor([[1, 2], [3, 4]]), "tensor([True, False])": lambda L: L.tensor([True, False]),
+    "tensor(3.5)": lambda L: L.tensor(3.5), "tensor([])": lambda L: L.tensor([]),
+    "tensor(ndarray f64)": lambda L: L.tensor(np.array([1.0, 2.0])),
+    "as_tensor([1., 2.])": lambda L: L.as_tensor([1.0, 2.0]), "from_numpy(int32)": lambda L: L.from_numpy(np.arange(3, dtype=np.int32)),
+    "Tensor(2, 3).shape": lambda L: L.zeros(list(L.Tensor(2, 3).shape)), "Tensor([1, 2])": lambda L: L.Tensor([1, 2]),
+    "tensor([1, 2.5], dtype=int64)": lambda L: L.tensor([1, 2.5], dtype=L.int64),
+    "zeros(2, requires_grad=True)": lambda L: L.zeros(2, requires_grad=True),
+    "ones(2, dtype=int64, requires_grad=True)": lambda L: L.ones(2, dtype=L.int64, requires_grad=True),
+    "zeros(-1)": lambda L: L.zeros(-1),
+    "rand(2, 3) shape": lambda L: L.zeros_like(L.rand(2, 3)), "randn(4) shape": lambda L: L.zeros_like(L.randn(4)),
+    "randint(0, 5, (3,)) bounds": lambda L: ((L.randint(0, 5, (3,)) >= 0) & (L.randint(5, (3,)) < 5)),
+    "randperm(5) sorted": lambda L: L.randperm(5).sort().values if hasattr(L.randperm(5), "sort") else L.arange(5),
+}
+
 INDICES: dict[str, Any] = {"0": 0, "-1": -1, "1:": slice(1, None), "...": Ellipsis, "(0, 1)": (0, 1), "5": 5}
 
 #: what ``x.grad = <value>`` assigns, by name
@@ -374,6 +420,25 @@ class AutogradMachine(TwinMachine):
                          lambda L, env: L.tensor(values.astype(dtype), requires_grad=requires_grad),
                          ("tensor",))
 
+    @rule(x=tensors, query=st.sampled_from(sorted(QUERIES)))
+    def query(self, x: int, query: str) -> None:
+        self.do(f"t{x}.{query}", lambda L, env: QUERIES[query](L, env["t"][x]),
+                apis=("Tensor." + query.split("(")[0].split(" ")[0],))
+
+    @rule(target=tensors, how=st.sampled_from(sorted(CREATE)), like=st.sampled_from(["", "zeros_like", "ones_like",
+                                                                                    "full_like(2)", "empty_like"]))
+    def create(self, how: str, like: str) -> Any:
+        def make(L: Any, env: dict[str, Any]) -> Any:
+            t = CREATE[how](L)
+            if like == "empty_like":
+                return L.zeros(list(L.empty_like(t).shape), dtype=L.empty_like(t).dtype)
+            if like:
+                return {"zeros_like": L.zeros_like, "ones_like": L.ones_like,
+                        "full_like(2)": lambda a: L.full_like(a, 2)}[like](t)
+            return t
+
+        return self._new(f"{like}({how})" if like else how, make, (how.split("(")[0], like.split("(")[0]))
+
     @rule(target=tensors, x=tensors, op=st.sampled_from(sorted(DERIVE)), mode=st.sampled_from(DERIVE_MODES))
     def derive(self, x: int, op: str, mode: str) -> Any:
         # deliberate divergence: torch marks a view made with grad disabled requires_grad=True without a
@@ -393,8 +458,15 @@ class AutogradMachine(TwinMachine):
 
         return self._new(f"t{x} {op} t{y}", make, (op,))
 
+    def _assume_not_view_of_non_leaf(self, x: int, mode: str) -> None:
+        """Deliberate divergence (minigrad/tensor.py ``_assign``): minigrad does not link a view's autograd
+        history to its base, so differentiable in-place updates of views (torch rebases the base's history:
+        CopySlices, and the base starts to require grad) are not drawn with grad enabled."""
+        assume(not (self.envs[REFERENCE]["t"][x]._is_view() and mode not in GRAD_DISABLED))
+
     @rule(x=tensors, op=st.sampled_from(sorted(INPLACE)), mode=st.sampled_from(GRAD_MODES))
     def inplace(self, x: int, op: str, mode: str) -> None:
+        self._assume_not_view_of_non_leaf(x, mode)
         def fn(L: Any, env: dict[str, Any]) -> Any:
             with _grad_mode(L, mode):
                 out = INPLACE[op](L, env["t"][x])
@@ -406,6 +478,7 @@ class AutogradMachine(TwinMachine):
           value=st.sampled_from(["2.0", "tensor(1.5)", "tensor(1.5, requires_grad=True)", "t"]),
           y=tensors, mode=st.sampled_from(GRAD_MODES))
     def setitem(self, x: int, index: str, value: str, y: int, mode: str) -> None:
+        self._assume_not_view_of_non_leaf(x, mode)
         def fn(L: Any, env: dict[str, Any]) -> None:
             t = env["t"][x]
             v: Any = {"2.0": 2.0, "tensor(1.5)": L.tensor(1.5),
@@ -451,7 +524,7 @@ class AutogradMachine(TwinMachine):
 
         self.do(f"autograd.grad(t{out}, {[f't{i}' for i in inputs]}, grad_outputs={grad_outputs}, "
                 f"allow_unused={allow_unused}, retain_graph={retain_graph}, materialize_grads={materialize})",
-                fn, apis=("autograd.grad",))
+                fn, apis=("autograd.grad",), observe_result=lambda L, v: observe(L, v, versions=False))
 
     @rule(target=handles, x=tensors, kind=st.sampled_from(["double", "record", "negate-if-leaf"]))
     def register_hook(self, x: int, kind: str) -> Any:
@@ -639,6 +712,76 @@ def observe_module(L: Any, m: Any) -> dict[str, Any]:
     }
 
 
+def _forward_hooks(L: Any, m: Any) -> Any:
+    """Forward pre-hook scaling the input, forward hook recording and replacing the output; then removed."""
+    seen: list[Any] = []
+    h1 = m.head.register_forward_pre_hook(lambda mod, args: (args[0] * 2,))
+    h2 = m.head.register_forward_hook(lambda mod, args, out: seen.append(out.detach().clone()) or out + 1)
+    out = m(L.ones(2, 3, dtype=next(iter(m.parameters())).dtype))
+    h1.remove()
+    h2.remove()
+    return [out, seen, m(L.ones(2, 3, dtype=next(iter(m.parameters())).dtype))]
+
+
+def _constant_linear(L: Any) -> Any:
+    """A Linear(2, 2) with constant parameters (the libraries' random streams differ)."""
+    layer = L.nn.Linear(2, 2)
+    for p in layer.parameters():
+        L.nn.init.constant_(p, 0.5)
+    return layer
+
+
+#: Module API calls and misuse, compared by result or exception class
+MODULE_CALLS: dict[str, Callable[[Any, Any], Any]] = {
+    "parameters(recurse=False)": lambda L, m: list(m.parameters(recurse=False)),
+    "named_parameters(prefix='net', recurse=False)": lambda L, m: [k for k, _ in m.named_parameters("net", False)],
+    "head.named_parameters(prefix='h')": lambda L, m: [k for k, _ in m.head.named_parameters(prefix="h")],
+    "buffers()": lambda L, m: list(m.buffers()),
+    "children()": lambda L, m: [type(c).__name__ for c in m.children()],
+    "modules()": lambda L, m: [type(c).__name__ for c in m.modules()],
+    "named_modules(remove_duplicate=False)": lambda L, m: [k for k, _ in m.named_modules(remove_duplicate=False)],
+    "get_submodule('block.0')": lambda L, m: type(m.get_submodule("block.0")).__name__,
+    "get_submodule('nope')": lambda L, m: m.get_submodule("nope"),
+    "get_submodule('')": lambda L, m: m.get_submodule("") is m,
+    "get_parameter('head.weight')": lambda L, m: m.get_parameter("head.weight"),
+    "get_parameter('head.nope')": lambda L, m: m.get_parameter("head.nope"),
+    "state_dict(prefix='p.')": lambda L, m: list(m.state_dict(prefix="p.")),
+    "state_dict(keep_vars=True)": lambda L, m: m.state_dict(keep_vars=True),
+    "load_state_dict(assign=True)": lambda L, m: list(m.load_state_dict(
+        {k: v * 1 for k, v in m.state_dict().items()}, assign=True)),
+    "load_state_dict(list)": lambda L, m: m.load_state_dict([1, 2]),
+    "register_parameter('extra', Parameter)": lambda L, m: m.register_parameter(
+        "extra", L.nn.Parameter(L.zeros(2))),
+    "register_parameter('fc1', None)": lambda L, m: m.register_parameter("fc1", None),
+    "register_parameter('x', tensor)": lambda L, m: m.register_parameter("x", L.zeros(2)),
+    "register_parameter('a.b', Parameter)": lambda L, m: m.register_parameter("a.b", L.nn.Parameter(L.zeros(2))),
+    "register_parameter(1, None)": lambda L, m: m.register_parameter(1, None),
+    "register_parameter(non-leaf)": lambda L, m: m.register_parameter("nl", L.nn.Parameter(L.zeros(2)) * 2),
+    "add_module('extra', Linear)": lambda L, m: m.add_module("extra", _constant_linear(L)),
+    "add_module('bad', 3)": lambda L, m: m.add_module("bad", 3),
+    "register_module('reg', Identity)": lambda L, m: m.register_module("reg", L.nn.Identity()),
+    "head.weight = tensor": lambda L, m: setattr(m.head, "weight", L.zeros(2, 4)),
+    "head.bias = None": lambda L, m: setattr(m.head, "bias", None),
+    "head.weight = Parameter": lambda L, m: setattr(m.head, "weight", L.nn.Parameter(L.zeros(2, 4))),
+    "block = 3": lambda L, m: setattr(m, "block", 3),
+    "block = None": lambda L, m: setattr(m, "block", None),
+    "running = 3": lambda L, m: setattr(m, "running", 3),
+    "running = ones(4)": lambda L, m: setattr(m, "running", L.ones(4)),
+    "plain = 5": lambda L, m: [setattr(m, "plain", 5), m.plain][1],
+    "del running": lambda L, m: delattr(m, "running"),
+    "del head": lambda L, m: delattr(m, "head"),
+    "missing attribute": lambda L, m: m.nope,
+    "forward hooks": _forward_hooks,
+    "Module()(x)": lambda L, m: L.nn.Module()(L.zeros(1)),
+    "Module(3)": lambda L, m: L.nn.Module(3),
+    "train(1)": lambda L, m: m.train(1),
+    "to('cpu')": lambda L, m: m.to("cpu") is m,
+    "cpu()": lambda L, m: m.cpu() is m,
+    "type(float64)": lambda L, m: m.type(L.float64) is m,
+    "extra_repr()": lambda L, m: m.head.extra_repr(),
+}
+
+
 class ModuleMachine(TwinMachine):
     """The Module API: traversal order and names, buffers, train/eval, apply, requires_grad_, zero_grad,
     forward/backward, state_dict / load_state_dict(strict), dtype conversion and save/load round trips."""
@@ -762,6 +905,11 @@ class ModuleMachine(TwinMachine):
         self.do(f"save/load({what})", fn, apis=("save", "load"),
                 observe_result=lambda L, v: observe(L, v, versions=False))
 
+    @rule(call=st.sampled_from(sorted(MODULE_CALLS)))
+    def module_call(self, call: str) -> None:
+        self.do(f"model.{call}", lambda L, env: MODULE_CALLS[call](L, env["m"]),
+                apis=("Module." + call.split("(")[0].split(" ")[0].split(".")[0],))
+
     @rule(dtype=st.sampled_from(["double", "float", "to(float64)", "to(int64)"]))
     def convert(self, dtype: str) -> None:
         def fn(L: Any, env: dict[str, Any]) -> Any:
@@ -781,6 +929,31 @@ def _loss_of(L: Any, params: list[Any], coef: float) -> Any:
         term = ((p - coef * (i + 1)) ** 2).sum() + (p * coef).sum()
         total = term if total is None else total + term
     return total
+
+
+#: optimiser construction and misuse, compared by result or exception class
+OPTIMIZER_CALLS: dict[str, Callable[[Any, dict[str, Any], dict[str, Any]], Any]] = {
+    "optimizer(tensor)": lambda L, env, spec: env["B"].make_optimizer(env["p"][0], spec),
+    "optimizer([])": lambda L, env, spec: env["B"].make_optimizer([], spec),
+    "optimizer({set of params})": lambda L, env, spec: env["B"].make_optimizer(
+        [{"params": set(env["p"][:1])}], spec),
+    "optimizer([non-leaf])": lambda L, env, spec: env["B"].make_optimizer([env["p"][0] * 2], spec),
+    "optimizer([3])": lambda L, env, spec: env["B"].make_optimizer([3], spec),
+    "optimizer(two groups sharing a param)": lambda L, env, spec: env["B"].make_optimizer(
+        [{"params": env["p"][:1]}, {"params": env["p"][:1]}], spec),
+    "add_param_group(3)": lambda L, env, spec: env["opt"].add_param_group(3),
+    "add_param_group(existing param)": lambda L, env, spec: env["opt"].add_param_group({"params": env["p"][0]}),
+    "load_state_dict(other group count)": lambda L, env, spec: env["opt"].load_state_dict(
+        {"state": {}, "param_groups": []}),
+    "load_state_dict(other group size)": lambda L, env, spec: env["opt"].load_state_dict(
+        {"state": {}, "param_groups": [{**{k: v for k, v in g.items() if k != "params"}, "params": [0]}
+                                       for g in env["opt"].state_dict()["param_groups"]]}),
+    "step(closure)": lambda L, env, spec: env["opt"].step(lambda: _loss_of(L, env["p"], 1.0)),
+    "param_groups[0]['lr'] = 0.5": lambda L, env, spec: env["opt"].param_groups[0].__setitem__("lr", 0.5),
+    "defaults": lambda L, env, spec: sorted(k for k in env["opt"].defaults
+                                            if k not in ("differentiable", "fused", "capturable", "foreach",
+                                                         "decoupled_weight_decay")),
+}
 
 
 class OptimMachine(TwinMachine):
@@ -894,6 +1067,11 @@ class OptimMachine(TwinMachine):
 
         self.do(f"p0.grad = {value}; clip_grad_norm_(error_if_nonfinite={error_if_nonfinite})", fn,
                 apis=("clip_grad_norm_", "Tensor.grad"))
+
+    @rule(call=st.sampled_from(sorted(OPTIMIZER_CALLS)))
+    def optimizer_call(self, call: str) -> None:
+        spec = self.spec
+        self.do(call, lambda L, env: OPTIMIZER_CALLS[call](L, env, spec), apis=("Optimizer",))
 
     @rule(lr=st.sampled_from([0.5, -1.0]))
     def add_param_group(self, lr: float) -> None:

@@ -194,6 +194,8 @@ def randn(*size: Any, generator: _random.Generator | None = None, dtype: Any = N
 @on_cpu
 def randint(low: int, high: int | None = None, size: Sequence[int] = (), *, generator: _random.Generator | None = None, dtype: Any = None, device: Any = None) -> Tensor:
     """Integers uniform in [low, high) (int64 by default)."""
+    if isinstance(high, (tuple, list)):  # torch's randint(high, size) form
+        low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
     d = _dtype.as_dtype(dtype) if dtype is not None else _dtype.int64

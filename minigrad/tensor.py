@@ -231,11 +231,16 @@ class Tensor:
     def tolist(self) -> Any:
         return self._data.tolist()
 
+    def _python_scalar(self) -> Any:
+        if self._data.size != 1:  # torch: ValueError here, RuntimeError from item()
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return self.item()
+
     def __float__(self) -> float:
-        return float(self.item())
+        return float(self._python_scalar())
 
     def __int__(self) -> int:
-        return int(self.item())
+        return int(self._python_scalar())
 
     def __index__(self) -> int:
         if self.dtype.is_floating_point or self._data.size != 1:

@@ -93,6 +93,9 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
     check_tensor(input, "matmul"), check_tensor(other, "matmul", "other")
     _promote("matmul", input, other)
     _matmul_check(input, other)
+    if input.dtype.name == "bool":  # torch has no boolean matrix product
+        kernel = "dot" if input.ndim == 1 and other.ndim == 1 else "addmm_impl_cpu_"
+        raise NotImplementedError(f'"{kernel}" not implemented for \'Bool\'')
     return Matmul.apply(input, other)
 
 

@@ -173,3 +173,31 @@ def test_save_load_round_trip_of_a_nested_checkpoint() -> None:
     buf.seek(0)
     back = minigrad.load(buf)
     assert list(back) == ["w", "epoch", "names", "none"] and back["names"] == ("a", "b") and back["epoch"] == 3
+
+
+def test_randint_high_size_form() -> None:
+    t = minigrad.randint(5, (3,))  # torch: randint(high, size) draws from [0, high)
+    assert tuple(t.shape) == (3,) and t.dtype is minigrad.int64 and all(0 <= v < 5 for v in t.tolist())
+
+
+def test_float_and_int_of_a_multi_element_tensor_are_value_errors() -> None:
+    x = minigrad.zeros(2, 3)
+    for convert in (float, int):
+        with pytest.raises(ValueError, match="only one element tensors can be converted to Python scalars"):
+            convert(x)
+    with pytest.raises(RuntimeError, match="a Tensor with 6 elements cannot be converted to Scalar"):
+        x.item()
+
+
+def test_matmul_of_boolean_tensors_is_not_implemented() -> None:
+    t = minigrad.tensor([True, False])
+    with pytest.raises(NotImplementedError, match="\"dot\" not implemented for 'Bool'"):
+        t @ t
+
+
+def test_clip_grad_norm_of_an_integer_gradient_is_a_runtime_error() -> None:
+    x = minigrad.arange(5)
+    x.grad = minigrad.ones_like(x)
+    with pytest.raises(RuntimeError, match="linalg.vector_norm: Expected a floating point or complex tensor as input. "
+                       "Got Long"):
+        minigrad.nn.utils.clip_grad_norm_([x], 0.5)

@@ -39,6 +39,11 @@ def get_total_norm(
     norm_type = float(norm_type)
     if not tensors:
         return Tensor._make(np.asarray(0.0, dtype=_dtype.get_default_dtype().np))
+    for t in tensors:
+        if not t.dtype.is_floating_point:  # torch's vector_norm refuses integer gradients
+            raise RuntimeError(
+                f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got {t.dtype.scalar_type}"
+            )
     norms = [_vector_norm(t._data, norm_type) for t in tensors]
     dt = np.result_type(*norms)
     total = _vector_norm(np.stack([n.astype(dt) for n in norms]), norm_type)
