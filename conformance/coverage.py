@@ -164,31 +164,35 @@ def public_parameters(obj: Any, method: bool) -> list[inspect.Parameter]:
     return [p for p in params if p.kind != p.VAR_KEYWORD]
 
 
-def _varies(spec: catalog.OpSpec, arg: ast.expr) -> bool:
-    """An argument varies when it holds an input, or an attribute drawn from more than one value."""
+def _value(spec: catalog.OpSpec, arg: ast.expr) -> str:
+    """What an argument contributes: ``"*"`` when it holds an input or an attribute drawn from several
+    values, else the constant it always is (a literal, or an attribute with a single choice)."""
     for n in ast.walk(arg):
         if isinstance(n, ast.Name) and n.id.startswith("_i"):
-            return True
+            return "*"
         if isinstance(n, ast.Name) and n.id.startswith("_a_"):
             strat = spec.attrs.get(n.id[3:])
             choices = strat.get("choice") if isinstance(strat, dict) else None
             if choices is None or len({repr(c) for c in choices}) > 1:
-                return True
-    return False
+                return "*"
+            return repr(choices[0])
+    return ast.unparse(arg)
 
 
 def varied_parameters(lib: ModuleType) -> dict[int, set[str]]:
-    """``id(callable) -> names of its parameters some catalogue entry varies``. Op entries vary what their
-    call templates pass; components (layers, optimisers, schedulers, clipping) are called by the network
-    and training strategies with their entry's attributes as keywords."""
-    varied: dict[int, set[str]] = {}
+    """``id(callable) -> names of its parameters some catalogue entry varies``: a parameter varies when it
+    receives an input or a drawn attribute, or at least two different constants over all call templates
+    (leaving it out counts as passing its default). Op entries vary what their call templates pass;
+    components (layers, optimisers, schedulers, clipping) are called by the network and training
+    strategies with their entry's attributes as keywords."""
+    values: dict[int, dict[str, set[str]]] = {}
     for spec in catalog.CATALOG.values():
         if spec.family == "component":
             for export in spec.exports:
-                obj = resolve_export(lib, export)
-                names = {k for k, v in spec.attrs.items() if isinstance(v, dict) and len(v.get("choice", [])) > 1
-                         or isinstance(v, dict) and "float" in v}
-                varied.setdefault(id(obj), set()).update(names)
+                got = values.setdefault(id(resolve_export(lib, export)), {})
+                for k, v in spec.attrs.items():
+                    several = isinstance(v, dict) and ("float" in v or len(v.get("choice", [])) > 1)
+                    got.setdefault(k, set()).add("*" if several else "constant")
             continue
         for template in spec.calls.values():
             for source in render_symbolic(spec, template):
@@ -197,15 +201,20 @@ def varied_parameters(lib: ModuleType) -> dict[int, set[str]]:
                     if obj is None:
                         continue
                     params = public_parameters(obj, site.method)
-                    got = varied.setdefault(id(obj), set())
+                    got = values.setdefault(id(obj), {})
                     positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
                     star = [p.name for p in params if p.kind == p.VAR_POSITIONAL]
+                    passed = dict(site.keywords)
                     for i, arg in enumerate(site.positional):
                         name = positional[i].name if i < len(positional) else (star[0] if star else None)
-                        if name and _varies(spec, arg):
-                            got.add(name)
-                    got.update(k for k, arg in site.keywords.items() if _varies(spec, arg))
-    return varied
+                        if name:
+                            passed.setdefault(name, arg)
+                    for p in params:
+                        if p.name in passed:
+                            got.setdefault(p.name, set()).add(_value(spec, passed[p.name]))
+                        elif p.default is not p.empty:
+                            got.setdefault(p.name, set()).add(repr(p.default))
+    return {key: {name for name, vals in got.items() if "*" in vals or len(vals) > 1} for key, got in values.items()}
 
 
 def parameters_not_varied(lib: ModuleType) -> dict[str, list[str]]:

@@ -104,6 +104,8 @@ def fam_unary(draw: Draw, spec: OpSpec) -> tuple[list[Leaf], dict[str, Any], str
             attrs["min" if bound == "max" else "max"] = None
         elif attrs.get("min") is None and attrs.get("max") is None:
             attrs["min"] = -1.0
+        if "tensor" in (attrs["min"], attrs["max"]):  # torch takes both bounds as numbers or both as tensors
+            attrs.update({b: "tensor" for b in ("min", "max") if attrs[b] is not None})
     kinks = resolve_kinks(spec, attrs)
     shape = draw(maybe_empty(draw(shapes(0, 3))))
     x = draw(arrays(spec.domain[0], shape, kinks))
@@ -469,6 +471,11 @@ def fam_loss_pointwise(draw: Draw, spec: OpSpec) -> tuple[list[Leaf], dict[str, 
             t = np.where(mask, x + sign * gap, t)
         kinks = [gap]
         leaves = [_leaf(0, x, spec), _leaf(1, t, spec)]
+        if any("{w}" in c for c in spec.calls.values()):  # an optional elementwise weight (input's shape)
+            attrs["w"] = None
+            if draw(st.booleans()):
+                leaves.append(Leaf("x2", draw(arrays("positive", shape)), False))
+                attrs["w"] = {"input": 2}
     elif name == "hinge_embedding_loss":
         x = draw(arrays("grid", shape, (attrs["margin"], 0.0)))
         t = draw(arrays("sign", shape))

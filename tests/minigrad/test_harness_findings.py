@@ -163,3 +163,15 @@ def test_clamp_with_tensor_bounds_at_ties_passes_the_gradient_to_the_input():
     np.testing.assert_array_equal(x.grad.numpy(), [1.0, 2.0, 0.0, 4.0])
     np.testing.assert_array_equal(lo.grad.numpy(), [0.0, 0.0, 3.0, 0.0])
     np.testing.assert_array_equal(hi.grad.numpy(), [0.0, 0.0, 0.0, 0.0])
+
+
+def test_linalg_norm_with_a_matrix_ord_raises_instead_of_computing_a_vector_norm():
+    # torch 2.13: linalg.norm(x2d, ord=1) is the matrix 1-norm (max column sum); minigrad returned the vector
+    # 1-norm of all elements. Matrix norms are not in minigrad: it must say so, not answer something else.
+    x = torch.tensor([[1.0, -2.0], [3.0, 4.0]])
+    with pytest.raises(NotImplementedError, match="matrix norm ord=1"):
+        torch.linalg.norm(x, ord=1)
+    with pytest.raises(RuntimeError, match="must be 1D or 2D. Got 3D"):
+        torch.linalg.norm(torch.ones(2, 2, 2), ord=2)
+    assert torch.linalg.norm(x, ord=1, dim=1).tolist() == [3.0, 7.0]
+    assert abs(torch.linalg.norm(x, ord="fro").item() - 30 ** 0.5) < 1e-6
