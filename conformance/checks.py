@@ -169,6 +169,12 @@ def kink_neighbourhood(spec: catalog.OpSpec, case: Case) -> dict[str, np.ndarray
     x = leaves[node.inputs[0]]
     if x.dtype.kind != "f":
         return {}
+    for k in spec.kinks:  # a kink given as a tensor input (clamp's tensor bounds): both sides move under FD
+        ref = node.attrs.get(k) if isinstance(k, str) else None
+        if isinstance(ref, dict) and set(ref) == {"input"}:
+            bound = leaves[node.inputs[ref["input"]]]
+            if x.size and (np.abs(x - bound) <= KINK_RADIUS * np.maximum(1.0, np.abs(x))).any():
+                return None
     if spec.name == "multi_margin_loss":  # hinge kinks at margin - x[y] + x[i] == 0: freeze those rows
         c = x.shape[-1] if x.ndim else 1
         xm = x.reshape(-1, c)

@@ -87,6 +87,12 @@ def _parser() -> argparse.ArgumentParser:
                    help="minigrad, torch, or package.module:Class (default: %(default)s)")
     r.add_argument("--ops", default=None, help="only op and OpInfo tests matching these globs (comma-separated)")
     r.add_argument("--report", default=None, help="run folder (default reports/<run-id>)")
+    r.add_argument("--no-coverage", action="store_true", help="do not measure the backend's branch coverage")
+    r.add_argument("--coverage-package", default=None,
+                   help="package whose branch coverage is measured (default: the backend's library)")
+    r.add_argument("--fail-under", type=float, default=None, metavar="PCT",
+                   help="exit non-zero when branch coverage is below PCT percent (default: the package's "
+                        "target in conformance/coverage_gaps.json for a full ci run, else no gate)")
     r.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
 
     rp = sub.add_parser("repro", help="replay one stored case and print the comparison", epilog=EXIT_CODES_HELP,
@@ -166,6 +172,23 @@ def run_id(profile: str) -> str:
     return f"{datetime.now().strftime('%Y%m%d-%H%M%S')}-{profile}"
 
 
+def coverage_options(args: argparse.Namespace) -> tuple[str | None, float | None]:
+    """(package to measure, --fail-under) for ``run``: on by default; the gate defaults to the package's
+    target only for the whole suite under the ci profile (a quick run or an ``--ops`` subset cannot reach
+    it, and a gate that always fails teaches people to ignore it)."""
+    from .branch_coverage import load_policy, package_for_backend
+
+    if args.no_coverage:
+        return None, None
+    package = args.coverage_package or package_for_backend(args.backend)
+    if package is None:
+        return None, None
+    fail_under = args.fail_under
+    if fail_under is None and args.profile == "ci" and not args.ops:
+        fail_under = load_policy(package)["target"]
+    return package, (fail_under if fail_under else None)
+
+
 def pytest_argv(args: argparse.Namespace, run_dir: Path) -> list[str]:
     """The pytest command line for ``run``."""
     command = "python -m conformance " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] \
@@ -178,6 +201,11 @@ def pytest_argv(args: argparse.Namespace, run_dir: Path) -> list[str]:
           f"--conformance-command={command}", "-q", "-p", "no:cacheprovider", "-o", "console_output_style=classic"]
     if args.seed is not None:
         pa += ["--conformance-seed", str(args.seed), f"--hypothesis-seed={args.seed}"]
+    package, fail_under = coverage_options(args)
+    if package:
+        pa.append(f"--conformance-coverage={package}")
+    if fail_under:
+        pa.append(f"--conformance-fail-under={fail_under:g}")
     if str(args.workers) not in ("0", "1"):
         pa += ["-n", str(args.workers)]
     return pa + list(args.pytest_args)

@@ -23,6 +23,12 @@ its xdist worker yields a ``crashed`` record.
 
 Nothing is written unless ``--conformance-report DIR`` is given, so plain pytest runs stay clean
 (the recorder still validates records and keeps them in ``recorder.records``).
+
+Branch coverage (``--conformance-coverage PKG``, with a report folder): every process that runs tests
+(this one, or each xdist worker; an xdist controller runs none) starts coverage.py in
+``pytest_load_initial_conftests``, before the suite imports PKG, and saves its data at session end; the
+controller combines the data into the results' ``coverage`` section (``conformance/branch_coverage.py``)
+and, with ``--conformance-fail-under PCT``, fails the session when the figure is below PCT.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ from typing import Any
 
 import pytest
 
+from conformance import branch_coverage
 from conformance.results import (
     array_to_json,
     build_results,
@@ -270,6 +277,10 @@ class _State:
     catalogue: list[str] | None = None
     summary: dict[str, Any] | None = None
     render_error: str | None = None
+    coverage_line: str | None = None
+
+
+COVERAGE_KEY = pytest.StashKey[tuple[Any, list[str]]]()  # (coverage.Coverage, warnings) in a measuring process
 
 
 STATE_KEY = pytest.StashKey[_State]()
@@ -288,6 +299,32 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="backend under test (recorded in the results)")
     group.addoption("--conformance-command", dest="conformance_command", metavar="CMD", default=None,
                     help="command line shown in the report as the way to rerun")
+    group.addoption("--conformance-coverage", dest="conformance_coverage", metavar="PKG", default=None,
+                    help="measure branch coverage of package PKG (needs --conformance-report)")
+    group.addoption("--conformance-fail-under", dest="conformance_fail_under", metavar="PCT", type=float,
+                    default=None, help="fail the session when PKG's branch coverage is below PCT percent")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
+    """Start measuring coverage before the initial conftests (and the suite) import the package."""
+    ns = early_config.known_args_namespace
+    package, report = getattr(ns, "conformance_coverage", None), getattr(ns, "conformance_report", None)
+    if not package or not report:
+        return
+    run_dir = Path(report).resolve()
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker is None:  # the controller (or the only process): start from a clean slate
+        run_dir.mkdir(parents=True, exist_ok=True)
+        for old in run_dir.glob(branch_coverage.DATA_PREFIX + "*"):
+            old.unlink()
+        if str(getattr(ns, "numprocesses", None) or 0) != "0":
+            return  # an xdist controller runs no test; its workers measure
+    warnings = []
+    if branch_coverage.already_imported(package):
+        warnings.append(f"{package} was imported before measuring started in process {worker or 'main'}: "
+                        "its import-time lines count as missed")
+    early_config.stash[COVERAGE_KEY] = (branch_coverage.start(package, run_dir, worker or "main"), warnings)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -472,9 +509,18 @@ def _clean_artefacts(run_dir: Path, records: list[dict[str, Any]]) -> None:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Controller: write results.json and render index.html (also after Ctrl-C)."""
     config = session.config
+    measuring = config.stash.get(COVERAGE_KEY, None)
+    if measuring is not None:
+        branch_coverage.stop(measuring[0])
     state = config.stash.get(STATE_KEY, None)
     if state is None or not state.controller or state.run_dir is None:
         return
+    coverage = _coverage_section(config, state, measuring[1] if measuring else [])
+    if coverage is not None:
+        state.coverage_line = branch_coverage.gate_message(coverage)
+        if coverage["passed"] is False and int(session.exitstatus) == int(pytest.ExitCode.OK):
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+            exitstatus = session.exitstatus
     interrupted = state.interrupted or int(exitstatus) == int(pytest.ExitCode.INTERRUPTED)
     catalogue = state.catalogue if state.catalogue is not None else discover_catalogue()
     run = {
@@ -490,7 +536,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         "exit_status": int(exitstatus),
         "report_dir": str(state.run_dir),
     }
-    results = build_results(state.records, run=run, environment=collect_environment(), catalogue=catalogue)
+    results = build_results(state.records, run=run, environment=collect_environment(), catalogue=catalogue,
+                            coverage=coverage)
     results_path = write_results(state.run_dir / "results.json", results)
     _clean_artefacts(state.run_dir, results["records"])
     html_path = state.run_dir / "index.html"
@@ -502,6 +549,20 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         state.render_error = f"{type(exc).__name__}: {exc}"
         html_path = None  # type: ignore[assignment]
     state.summary = {"results": results, "results_path": results_path, "html_path": html_path}
+
+
+def _coverage_section(config: pytest.Config, state: _State, warnings: list[str]) -> dict[str, Any] | None:
+    """Combine the processes' coverage data into the results' ``coverage`` section (None if not measured)."""
+    package = config.getoption("conformance_coverage", None)
+    if not package or state.run_dir is None:
+        return None
+    report = branch_coverage.combine(state.run_dir, package)
+    if report is None:
+        warnings = warnings + ["no process saved coverage data (did any test run?)"]
+        report = {"totals": {"percent_covered": 0.0, "percent_statements_covered": 0.0,
+                             "percent_branches_covered": 0.0}, "files": {}}
+    return branch_coverage.summarise(report, package, branch_coverage.load_policy(package),
+                                     config.getoption("conformance_fail_under", None), warnings)
 
 
 def summary_text(results: Mapping[str, Any], html_path: Path | None, results_path: Path | None,
@@ -558,5 +619,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
                         width=max(100, min(160, getattr(tw, "fullwidth", 100))), color=bool(getattr(tw, "hasmarkup", False)))
     terminalreporter.write_sep("=", "conformance")
     terminalreporter.write(text)
+    if state.coverage_line:
+        failed = state.coverage_line.startswith("FAILED")
+        terminalreporter.write_line(f"conformance: {state.coverage_line}", red=failed, bold=failed)
     if state.render_error:
         terminalreporter.write_line(f"conformance: HTML report not rendered: {state.render_error}")

@@ -259,8 +259,10 @@ def collect_environment() -> dict[str, Any]:
 
 def build_results(records: Iterable[Mapping[str, Any]], *, run: Mapping[str, Any],
                   environment: Mapping[str, Any] | None = None,
-                  catalogue: Iterable[str] | None = None) -> dict[str, Any]:
-    """The complete results document from normalised records and run facts."""
+                  catalogue: Iterable[str] | None = None,
+                  coverage: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The complete results document from normalised records and run facts (``coverage``: the branch
+    coverage section of ``conformance.branch_coverage.summarise``, when measured)."""
     recs = sort_records(dedupe_records(normalize_record(r) for r in records))
     cat = sorted(dict.fromkeys(str(c) for c in (catalogue or [])))
     run_doc = {
@@ -268,7 +270,7 @@ def build_results(records: Iterable[Mapping[str, Any]], *, run: Mapping[str, Any
         "seed": None, "workers": 1, "backend": None, "interrupted": False, "exit_status": None,
     }
     run_doc.update(to_plain(dict(run)))
-    return {
+    doc = {
         "schema_version": SCHEMA_VERSION,
         "run": run_doc,
         "environment": to_plain(dict(environment if environment is not None else collect_environment())),
@@ -277,6 +279,9 @@ def build_results(records: Iterable[Mapping[str, Any]], *, run: Mapping[str, Any
         "catalogue": cat,
         "records": recs,
     }
+    if coverage is not None:
+        doc["coverage"] = to_plain(dict(coverage))
+    return doc
 
 
 def _line(obj: Any) -> str:

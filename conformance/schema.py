@@ -72,7 +72,21 @@ The **results file** ``results.json``::
       "ops": {op: {"records": n, "fail": n, "known_difference": n, "error": n,
                    "worst_ratio": float, "edge_values": {"zero": n, ...}}},
       "catalogue": [op names in the catalogue]  # so coverage can show ops with zero cases
-      "records": [<record>, ...]           # sorted by (kind, subject, oracle, id)
+      "records": [<record>, ...],          # sorted by (kind, subject, oracle, id)
+      "coverage": {                        # only when branch coverage was measured (run's default)
+          "package": "minigrad", "tool": "coverage.py 7.x (branch)",
+          "percent": float,                # (statements run + branch arcs taken) / (statements + arcs)
+          "percent_statements": float, "percent_branches": float,
+          "statements": n, "missing_statements": n, "branches": n, "missing_branch_arcs": n,
+          "target": float|null, "fail_under": float|null, "passed": bool|null,  # null: no gate
+          "files": {"minigrad/tensor.py": {"statements": n, "missing_statements": n, "branches": n,
+                    "missing_branch_arcs": n, "percent": float, "percent_branches": float,
+                    "missing_lines": "12-15, 40", "partial_branches": "33->35, 50->exit",
+                    "uncovered_functions": [{"name": "Tensor.to", "percent": float, "missing_lines": "..",
+                                             "partial_branches": "..", "accepted": null|"reason"}]}},
+          "gaps": [{"file": .., "function": .., "reason": .., "state": "open"|"stale", "note": ..}],
+          "warnings": [str]
+      }
     }
 
 Extensions (plugin/report, documented here as the contract):

@@ -281,6 +281,26 @@ def training_views(records: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def coverage_view(section: Any) -> dict[str, Any] | None:
+    """The coverage section of the report: the figure against the target, files least covered first (each
+    with its uncovered lines and functions), and the accepted gaps (``conformance/branch_coverage.py``)."""
+    if not isinstance(section, Mapping):
+        return None
+    files = []
+    for path, f in (section.get("files") or {}).items():
+        if not isinstance(f, Mapping):
+            continue
+        uncovered = [u for u in f.get("uncovered_functions") or [] if isinstance(u, Mapping)]
+        files.append({"path": path, "f": f, "uncovered": uncovered,
+                      "open": sum(1 for u in uncovered if not u.get("accepted"))})
+    files.sort(key=lambda x: (_fval(x["f"].get("percent")), x["path"]))
+    target = section.get("target")
+    percent = _fval(section.get("percent"))
+    return {"s": section, "files": files, "gaps": [g for g in section.get("gaps") or [] if isinstance(g, Mapping)],
+            "below_target": target is not None and percent < float(target),
+            "complete": sum(1 for x in files if _fval(x["f"].get("percent")) >= 100.0)}
+
+
 def build_context(results: Mapping[str, Any], base_dir: Path | None, out_path: Path) -> dict[str, Any]:
     """The template context for ``report.html.j2``."""
     records = list(results.get("records") or [])
@@ -354,6 +374,7 @@ def build_context(results: Mapping[str, Any], base_dir: Path | None, out_path: P
         "kinds": {k: dict(v) for k, v in sorted(kinds.items())}, "edge_totals": sorted(edge_totals.items()),
         "histogram": figures.margin_histogram(records), "training": training,
         "severity": SEVERITY, "schema_version": results.get("schema_version"),
+        "coverage": coverage_view(results.get("coverage")),
     }
 
 

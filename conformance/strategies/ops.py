@@ -77,6 +77,25 @@ def _bshapes(draw: Draw, n: int, max_dims: int = 3) -> tuple[list[tuple[int, ...
 
 
 # ---- families -----------------------------------------------------------------------------------------
+def tensor_attrs(draw: Draw, spec: OpSpec, attrs: dict[str, Any], leaves: list[Leaf]) -> bool:
+    """Attributes drawn as ``"tensor"`` become inputs: an array broadcastable to input 0 (same shape half
+    of the time, then with exact ties to it planted), passed as ``{"input": k}``. Returns whether any was."""
+    x = leaves[0].values
+    drawn = False
+    for name in sorted(spec.attrs):
+        if attrs.get(name) != "tensor":
+            continue
+        nd = draw(st.integers(0, x.ndim))
+        shape = x.shape if draw(st.booleans()) else tuple(1 if draw(st.booleans()) else n for n in x.shape[x.ndim - nd:])
+        bound = draw(arrays(spec.domain[0], shape))
+        if shape == x.shape and x.size and draw(st.booleans()):
+            bound = np.where(draw(hnp.arrays(np.bool_, shape)), x, bound)  # x == bound exactly
+        leaves.append(_leaf(len(leaves), bound.astype(x.dtype), spec))
+        attrs[name] = {"input": len(leaves) - 1}
+        drawn = True
+    return drawn
+
+
 def fam_unary(draw: Draw, spec: OpSpec) -> tuple[list[Leaf], dict[str, Any], str, list[str]]:
     attrs = plain_attrs(draw, spec)
     form = _form(draw, spec)
@@ -85,13 +104,18 @@ def fam_unary(draw: Draw, spec: OpSpec) -> tuple[list[Leaf], dict[str, Any], str
             bound = "min" if form.startswith("clamp_min") else "max"
             attrs[bound] = attrs[bound] if attrs[bound] is not None else (-1.0 if bound == "min" else 1.0)
             attrs["min" if bound == "max" else "max"] = None
-            attrs["min_or_max"] = attrs[bound]
         elif attrs.get("min") is None and attrs.get("max") is None:
             attrs["min"] = -1.0
+        if "tensor" in (attrs["min"], attrs["max"]):  # torch takes both bounds as numbers or both as tensors
+            attrs.update({b: "tensor" for b in ("min", "max") if attrs[b] is not None})
     kinks = resolve_kinks(spec, attrs)
     shape = draw(maybe_empty(draw(shapes(0, 3))))
     x = draw(arrays(spec.domain[0], shape, kinks))
-    return [_leaf(0, x, spec)], attrs, form, edge_tags([x], list(kinks))
+    leaves = [_leaf(0, x, spec)]
+    tensors = tensor_attrs(draw, spec, attrs, leaves)
+    if "min_or_max" in " ".join(spec.calls.values()):
+        attrs["min_or_max"] = attrs["min"] if attrs.get("min") is not None else attrs.get("max")
+    return leaves, attrs, form, edge_tags([lf.values for lf in leaves], list(kinks)) + (["tensor_bound"] if tensors else [])
 
 
 def fam_int_binary(draw: Draw, spec: OpSpec) -> tuple[list[Leaf], dict[str, Any], str, list[str]]:
@@ -204,7 +228,8 @@ def fam_reduce(draw: Draw, spec: OpSpec) -> tuple[list[Leaf], dict[str, Any], st
 def fam_softmax(draw: Draw, spec: OpSpec) -> tuple[list[Leaf], dict[str, Any], str, list[str]]:
     shape = draw(maybe_empty(draw(shapes(0, 3))))
     x = draw(arrays(spec.domain[0], shape))
-    return [_leaf(0, x, spec)], {"dim": _dim(draw, len(shape))}, _form(draw, spec), edge_tags([x], [])
+    attrs = {**plain_attrs(draw, spec), "dim": _dim(draw, len(shape))}
+    return [_leaf(0, x, spec)], attrs, _form(draw, spec), edge_tags([x], [])
 
 
 def _factor_shape(draw: Draw, numel: int) -> list[int]:
@@ -272,12 +297,12 @@ def fam_shape(draw: Draw, spec: OpSpec) -> tuple[list[Leaf], dict[str, Any], str
         dim = _dim(draw, nd)
         sizes = _factor_shape(draw, shape[dim])
         attrs.update(dim=dim, sizes=sizes if sizes else [1])
-    elif fam == "expand":
-        new = [draw(st.integers(1, 3)) for _ in range(draw(st.integers(0, 2)))]
+    elif fam == "expand":  # new leading dims may be 0 (an empty result); a size-1 dim may expand to 0
+        new = [draw(st.integers(0 if draw(st.integers(0, 5)) == 0 else 1, 3)) for _ in range(draw(st.integers(0, 2)))]
         target = []
         for s in shape:
             if s == 1:
-                target.append(draw(st.sampled_from([1, 2, 3, -1])) if spec.name == "expand" else draw(st.integers(1, 3)))
+                target.append(draw(st.sampled_from([1, 2, 3, -1, 0])) if spec.name == "expand" else draw(st.integers(0, 3)))
             else:
                 target.append(-1 if spec.name == "expand" and draw(st.booleans()) else s)
         attrs["shape"] = new + target
@@ -458,6 +483,11 @@ def fam_loss_pointwise(draw: Draw, spec: OpSpec) -> tuple[list[Leaf], dict[str, 
             t = np.where(mask, x + sign * gap, t)
         kinks = [gap]
         leaves = [_leaf(0, x, spec), _leaf(1, t, spec)]
+        if any("{w}" in c for c in spec.calls.values()):  # an optional elementwise weight (input's shape)
+            attrs["w"] = None
+            if draw(st.booleans()):
+                leaves.append(Leaf("x2", draw(arrays("positive", shape)), False))
+                attrs["w"] = {"input": 2}
     elif name == "hinge_embedding_loss":
         x = draw(arrays("grid", shape, (attrs["margin"], 0.0)))
         t = draw(arrays("sign", shape))

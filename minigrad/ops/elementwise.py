@@ -116,6 +116,26 @@ class Div(Op):
         return ga, gb
 
 
+class DivRounded(Op):
+    """div with rounding_mode 'trunc'/'floor': piecewise constant, so torch's gradient is 0 for both inputs
+    (it keeps a grad_fn, DivBackward2; integer inputs stay integer)."""
+
+    name = "Div"
+
+    @staticmethod
+    def forward(ctx: Context, a: np.ndarray, b: np.ndarray, rounding_mode: str = "trunc") -> np.ndarray:
+        ctx.shapes = (a.shape, b.shape)
+        with np.errstate(all="ignore"):
+            q = np.floor_divide(a, b) if rounding_mode == "floor" else np.trunc(a / b).astype(a.dtype)
+        return np.asarray(q, dtype=a.dtype)
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
+        sa, sb = ctx.shapes
+        zero = ctx.xp.zeros_like(g)
+        return sum_to(zero, sa) if ctx.needs_input_grad[0] else None, sum_to(zero, sb) if ctx.needs_input_grad[1] else None
+
+
 class Pow(Op):
     """x ** y; torch's masks: d/dx is 0 where y == 0, d/dy is 0 where x == 0 and y >= 0."""
 
@@ -219,34 +239,18 @@ def mul(input: Any, other: Any) -> Tensor:
 
 @export("div", "divide", "true_divide", methods=("div", "divide", "true_divide"))
 def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor:
-    """True division (always floating); ``rounding_mode`` 'trunc'/'floor' gives a non-differentiable result."""
+    """True division (always floating); ``rounding_mode`` 'trunc'/'floor' rounds the quotient (keeping an
+    integer dtype) and has gradient 0, as torch."""
     if rounding_mode is None:
         return _binary(Div, "div", input, other, floating=True)
     if rounding_mode not in ("trunc", "floor"):
         raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'")
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        raise TypeError("div(): expected at least one Tensor argument")
     dt = _dtype.result_type(input, other)
     a, b = operand(input, dt), operand(other, dt)
     broadcast_shapes_for("div", a.shape, b.shape)
-    return RoundedDiv.apply(a, b, dtype=dt, mode=rounding_mode)
-
-
-class RoundedDiv(Op):
-    """``div`` with ``rounding_mode`` 'trunc' or 'floor': piecewise constant, so torch's gradient is 0 for
-    both inputs (the result still requires grad, and an in-place ``div_`` cuts the gradient)."""
-
-    name = "Div"
-
-    @staticmethod
-    def forward(ctx: Context, a: np.ndarray, b: np.ndarray, mode: str) -> np.ndarray:
-        ctx.shapes = (a.shape, b.shape)
-        q = np.floor_divide(a, b) if mode == "floor" else np.trunc(a / b)
-        return np.asarray(q, dtype=a.dtype)
-
-    @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
-        sa, sb = ctx.shapes
-        zero = ctx.xp.zeros_like(g)
-        return sum_to(zero, sa), sum_to(zero, sb)
+    return DivRounded.apply(a, b, dtype=dt, rounding_mode=rounding_mode)
 
 
 @export(methods=("pow",))
@@ -637,6 +641,7 @@ def _install_operators() -> None:
             return self._assign(fn(self, *args, **kwargs), name)
 
         method.__name__ = name
+        method.__wrapped__ = fn  # type: ignore[attr-defined]  # inspect.signature shows fn's parameters
         return method
 
     for name, fn in [

@@ -85,5 +85,8 @@ def test_render_call_fills_inputs_attrs_and_optional_tensors() -> None:
                                                         "reduction": "sum", "label_smoothing": 0.1})
     assert src == "F.cross_entropy(a, b, weight=c, ignore_index=-100, reduction='sum', label_smoothing=0.1)"
     vn = catalog.get("vector_norm")
-    assert catalog.render_call(vn, "fn", ["x"], {"ord": float("inf"), "dim": [0, -1], "keepdim": True}) == \
-        "T.linalg.vector_norm(x, ord=float('inf'), dim=(0, -1), keepdim=True)"
+    assert catalog.render_call(vn, "fn", ["x"], {"ord": float("inf"), "dim": [0, -1], "keepdim": True,
+                                                 "dtype": {"dtype": "float64"}}) == \
+        "T.linalg.vector_norm(x, ord=float('inf'), dim=(0, -1), keepdim=True, dtype=T.float64)"
+    # a keyword tail after an empty optional head: "x.var(, correction=1)" would not parse
+    assert catalog.render_call(catalog.get("var"), "method", ["x"], {"correction": 1}) == "x.var(correction=1)"

@@ -265,3 +265,42 @@ def test_float32_norm_of_a_tiny_scalar_given_a_dim_is_computed_not_shortcut(ord_
     y = torch.linalg.vector_norm(x, ord_, dim=dim)
     y.backward()
     assert y.item() == value and x.grad.item() == grad
+@pytest.mark.parametrize("mode, quotient", [("trunc", [3.0, -3.0]), ("floor", [3.0, -4.0])])
+def test_div_with_a_rounding_mode_keeps_a_grad_fn_with_zero_gradient(mode, quotient):
+    # torch 2.13: DivBackward2, gradient 0 for both inputs; minigrad returned a tensor without grad_fn, so
+    # backward raised "element 0 of tensors does not require grad"
+    a = torch.tensor([7.5, -7.5], requires_grad=True)
+    b = torch.tensor([2.0, 2.0], requires_grad=True)
+    q = torch.div(a, b, rounding_mode=mode)
+    assert q.grad_fn is not None and q.dtype == torch.float32
+    q.sum().backward()
+    np.testing.assert_array_equal(q.detach().numpy(), quotient)
+    np.testing.assert_array_equal(a.grad.numpy(), [0.0, 0.0])
+    np.testing.assert_array_equal(b.grad.numpy(), [0.0, 0.0])
+    np.testing.assert_array_equal(torch.div(torch.tensor([7, -7]), 2, rounding_mode=mode).numpy(),
+                                  [3, -3] if mode == "trunc" else [3, -4])
+
+
+def test_clamp_with_tensor_bounds_at_ties_passes_the_gradient_to_the_input():
+    # torch 2.13: x == min or x == max (closed interval) sends the gradient to x, none to the bound; a bound
+    # gets it only where it is active strictly
+    x = torch.tensor([0.5, 1.0, 2.0, -1.0], dtype=torch.float64, requires_grad=True)
+    lo = torch.tensor([0.5, 0.0, 2.5, -1.0], dtype=torch.float64, requires_grad=True)
+    hi = torch.tensor([1.0, 1.0, 3.0, -1.0], dtype=torch.float64, requires_grad=True)
+    y = torch.clamp(x, min=lo, max=hi)
+    y.backward(torch.tensor([1.0, 2.0, 3.0, 4.0], dtype=torch.float64))
+    np.testing.assert_array_equal(y.detach().numpy(), [0.5, 1.0, 2.5, -1.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 2.0, 0.0, 4.0])
+    np.testing.assert_array_equal(lo.grad.numpy(), [0.0, 0.0, 3.0, 0.0])
+    np.testing.assert_array_equal(hi.grad.numpy(), [0.0, 0.0, 0.0, 0.0])
+
+
+def test_linalg_norm_with_a_matrix_ord_is_a_matrix_norm():
+    # torch 2.13: linalg.norm(x2d, ord=1) is the matrix 1-norm (max column sum, 6.0 here); minigrad returned the
+    # vector 1-norm of all elements (10.0)
+    x = torch.tensor([[1.0, -2.0], [3.0, 4.0]])
+    assert torch.linalg.norm(x, ord=1).item() == 6.0
+    with pytest.raises(RuntimeError, match="must be 1D or 2D. Got 3D"):
+        torch.linalg.norm(torch.ones(2, 2, 2), ord=2)
+    assert torch.linalg.norm(x, ord=1, dim=1).tolist() == [3.0, 7.0]
+    assert abs(torch.linalg.norm(x, ord="fro").item() - 30 ** 0.5) < 1e-6
