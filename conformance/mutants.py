@@ -383,8 +383,9 @@ def _reach_lines(line: int, end_line: int, scopes: list[tuple[str, ast.AST]], n_
     return name, tuple(range(body_start, node.end_lineno + 1))
 
 
-def mutants_of_source(source: str, file: str) -> list[Mutant]:
-    """Every mutant of one module's source (``file`` names it in ids and diffs). Each one parses."""
+def mutants_of_source(source: str, file: str, check_parse: bool = True) -> list[Mutant]:
+    """Every mutant of one module's source (``file`` names it in ids and diffs). Each one parses (checking
+    that takes most of the time; ``check_parse=False`` skips it and may return a few that do not)."""
     tree = ast.parse(source)
     col = _Collector(source)
     col.visit(tree)
@@ -398,9 +399,9 @@ def mutants_of_source(source: str, file: str) -> list[Mutant]:
             continue
         scope, reach = _reach_lines(a[0], b[0], scopes, n_lines)
         m = Mutant(file, a[0], a[1], b[0], b[1], operator, original, replacement, scope, reach)
-        mutated = m.apply(source)
         try:
-            ast.parse(mutated)
+            if check_parse:
+                ast.parse(m.apply(source))
         except SyntaxError:
             continue
         # the id survives edits elsewhere in the file: it names the scope and the changed line's text, not
