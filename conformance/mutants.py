@@ -840,15 +840,18 @@ def print_summary(doc: dict[str, Any]) -> None:
     rate = doc["kill_rate"]
     t.add_row(*[str(doc["counts"][v]) for v in VERDICTS], "-" if rate is None else f"{100 * rate:.1f}%")
     console.print(t)
-    bad = [m for m in doc["mutants"] if m["verdict"] in ("survived", "not-reached", "error")]
-    if bad:
-        s = Table(title="survivors (a person judges each: a harness blind spot, or equivalent)", show_lines=True)
-        for col in ("id", "where", "verdict", "tests", "diff"):
-            s.add_column(col)
-        for m in bad:
-            s.add_row(m["id"], f"{m['file']}:{m['line']}\n{m['scope']}\n{m['operator']}", m["verdict"],
-                      str(m["n_tests"]), Syntax("\n".join(m["diff"].splitlines()[2:]), "diff"))
-        console.print(s)
+    for verdict, title in (("survived", "survivors"), ("error", "errors"), ("not-reached", "not reached by any test")):
+        rows = [m for m in doc["mutants"] if m["verdict"] == verdict]
+        if not rows:
+            continue
+        console.rule(f"{title} ({len(rows)})")
+        for m in rows:
+            console.print(f"[bold]{m['file']}:{m['line']}[/bold] {m['scope']} · {m['operator']} · id {m['id']}"
+                          + (f" · {m['n_tests']} tests passed" if verdict == "survived" else ""), highlight=False)
+            if verdict != "not-reached":
+                console.print(Syntax("\n".join(m["diff"].splitlines()[2:]), "diff", word_wrap=True))
+            else:
+                console.print(f"    {m['original'][:70]!r} -> {m['mutated'][:70]!r}", highlight=False)
 
 
 def main(config: Config, report_dir: str | None = None) -> int:
