@@ -470,22 +470,32 @@ class LineMap:
     outcomes: dict[str, str]  # nodeid -> passed / failed / skipped on the unmutated source
     key: str = ""
     seconds: float = 0.0
+    #: lines executed while importing (outside any test): a function called there, e.g. a factory whose
+    #: product is used everywhere, affects every test that runs code of its file
+    import_lines: dict[str, list[int]] = field(default_factory=dict)
 
     def tests_for(self, mutant: Mutant) -> list[str]:
         """Passing tests that executed any of the mutant's reach lines, fastest first."""
         by_line = self.lines.get(mutant.file, {})
-        tests = {t for line in mutant.reach for t in by_line.get(line, ())}
+        reach: Iterable[int] = mutant.reach
+        if set(reach) & set(self.import_lines.get(mutant.file, ())):
+            reach = by_line
+        tests = {t for line in reach for t in by_line.get(line, ())}
         tests = {t for t in tests if self.outcomes.get(t) == "passed"}
         return sorted(tests, key=lambda t: (self.durations.get(t, 0.0), t))
 
     def to_json(self) -> dict[str, Any]:
         return {"key": self.key, "seconds": self.seconds, "durations": self.durations, "outcomes": self.outcomes,
+                "import_lines": self.import_lines,
                 "lines": {f: {str(k): v for k, v in ls.items()} for f, ls in self.lines.items()}}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> LineMap:
         return cls({f: {int(k): v for k, v in ls.items()} for f, ls in data["lines"].items()}, data["durations"],
-                   data["outcomes"], data.get("key", ""), data.get("seconds", 0.0))
+                   data["outcomes"], data.get("key", ""), data.get("seconds", 0.0), data.get("import_lines", {}))
+
+
+LINE_MAP_VERSION = 2  # bump when the cached map's content changes
 
 
 def _tree_hash(paths: Iterable[Path], extra: str) -> str:
@@ -552,7 +562,7 @@ def line_map(config: Config, log: Any = print) -> LineMap:
     suite_sources = [p for p in (ROOT / "conformance").rglob("*.py") if not p.name.startswith(("mutants", "cli"))
                      and p.parent.name != "report" and p.name not in ("bench.py", "planted.py", "coverage.py")]
     key = _tree_hash([*pkg.rglob("*.py"), *suite_sources],
-                     json.dumps([config.package, config.profile, config.max_examples, config.tests]))
+                     json.dumps([LINE_MAP_VERSION, config.package, config.profile, config.max_examples, config.tests]))
     cache = Path(config.cache_dir) / f"linemap-{config.package}-{key}.json"
     if cache.exists():
         return LineMap.from_json(json.loads(cache.read_text()))
@@ -574,6 +584,7 @@ def line_map(config: Config, log: Any = print) -> LineMap:
         cov.combine([tmp], keep=True)
         data = cov.get_data()
         lines: dict[str, dict[int, list[str]]] = {}
+        import_lines: dict[str, list[int]] = {}
         for measured in data.measured_files():
             path = Path(measured).resolve()
             if pkg not in path.parents:
@@ -581,6 +592,7 @@ def line_map(config: Config, log: Any = print) -> LineMap:
             rel = path.relative_to(pkg.parent).as_posix()
             by_line = {line: sorted(c for c in ctxs if c) for line, ctxs in data.contexts_by_lineno(measured).items()}
             lines[rel] = {line: ctxs for line, ctxs in by_line.items() if ctxs}
+            import_lines[rel] = sorted(line for line, ctxs in data.contexts_by_lineno(measured).items() if "" in ctxs)
         durations: dict[str, float] = {}
         outcomes: dict[str, str] = {}
         for f in Path(tmp).glob("tests-*.json"):
@@ -589,7 +601,7 @@ def line_map(config: Config, log: Any = print) -> LineMap:
                 durations[t] = max(durations.get(t, 0.0), s)
             for t, o in d["outcomes"].items():
                 outcomes[t] = "failed" if "failed" in (o, outcomes.get(t)) else o
-    result = LineMap(lines, durations, outcomes, key, time.perf_counter() - t0)
+    result = LineMap(lines, durations, outcomes, key, time.perf_counter() - t0, import_lines)
     cache.parent.mkdir(parents=True, exist_ok=True)
     cache.write_text(json.dumps(result.to_json()))
     failed = sorted(t for t, o in outcomes.items() if o == "failed")

@@ -3,7 +3,8 @@
 - Hypothesis does not shrink or explain: a mutant needs one failing example, not the smallest one.
 - With ``$CONFORMANCE_MUTANTS_COVERAGE=DIR``, coverage.py measures the backend package with one dynamic
   context per test (its nodeid), and each process writes its data file and the test outcomes and durations
-  into DIR (one of each per xdist worker).
+  into DIR (one of each per xdist worker). The package is imported at start-up, so lines that run while
+  importing it carry the empty context rather than the first test's.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ def pytest_configure(config: pytest.Config) -> None:
                                 source_pkgs=[_PACKAGE], branch=False, config_file=False)
         cov.start()
         _state["cov"] = cov
+        # import now, outside any test: what runs at import time belongs to no test in particular
+        __import__(_PACKAGE)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

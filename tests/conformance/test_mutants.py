@@ -94,6 +94,18 @@ def test_reach_lines_of_defaults_and_module_constants() -> None:
     assert by[("arith", "*")].reach == (5,)
 
 
+def test_lines_run_at_import_select_every_test_of_their_file() -> None:
+    src = "def make(k):\n    def f(x):\n        return x * k\n    return f\n\ndouble = make(2)\n"
+    by = {(m.operator, m.original): m for m in mutants_of_source(src, "pkg/m.py")}
+    lmap = mutants.LineMap({"pkg/m.py": {3: ["t::a", "t::b"]}, "pkg/n.py": {1: ["t::c"]}}, {"t::a": 2.0, "t::b": 1.0},
+                           {"t::a": "passed", "t::b": "passed", "t::c": "passed"}, import_lines={"pkg/m.py": [1, 2, 4, 6]})
+    assert lmap.tests_for(by[("arith", "*")]) == ["t::b", "t::a"]  # fastest first
+    # `return f` runs only while importing, yet every user of `double` sees the change
+    assert lmap.tests_for(by[("return-none", "f")]) == ["t::b", "t::a"]
+    lmap.import_lines = {}
+    assert lmap.tests_for(by[("return-none", "f")]) == []
+
+
 def test_sampling_is_deterministic_for_a_seed() -> None:
     src = "".join(f"def f{i}(x):\n    return x * {i} + (x < {i})\n" for i in range(10))
     every = mutants_of_source(src, "pkg/m.py")
