@@ -111,8 +111,19 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--repeat", type=positive_int, default=5)
     b.add_argument("--json", default=None, help="also write the results as JSON here")
 
-    s = sub.add_parser("selftest", help="check that planted bugs are caught (quick)")
+    s = sub.add_parser("selftest", help="check that planted bugs are caught (quick), or run mutation testing")
     s.add_argument("--backend", default=None, help="base backend to plant bugs into (default minigrad)")
+    s.add_argument("--mutants", action="store_true",
+                   help="mutation testing: mutate the backend package's source, run the tests that reach each change")
+    s.add_argument("--sample", type=int, default=None, help="--mutants: this many mutants (default all)")
+    s.add_argument("--seed", type=int, default=0, help="--mutants: seed of the sample")
+    s.add_argument("-n", "--workers", type=int, default=1, help="--mutants: mutants run in parallel")
+    s.add_argument("--files", default=None, help="--mutants: comma-separated globs relative to the package "
+                   "(default: ops, autograd, nn, optim, utils, creation, serialization, tensor, _dtype)")
+    s.add_argument("--package", default="minigrad", help="--mutants: the package to mutate")
+    s.add_argument("--profile", choices=PROFILES, default="ci", help="--mutants: hypothesis profile of the tests")
+    s.add_argument("--max-examples", type=int, default=None, help="--mutants: op budget (others scale), as in run")
+    s.add_argument("--report", default=None, help="--mutants: run folder (default reports/mutants-<timestamp>)")
 
     c = sub.add_parser("catalog", help="print the op catalogue (markdown table or JSON)")
     c.add_argument("--json", action="store_true")
@@ -360,6 +371,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_selftest(args: argparse.Namespace) -> int:
+    if args.mutants:
+        from . import mutants
+        files = tuple(args.files.split(",")) if args.files else mutants.DEFAULT_FILES
+        config = mutants.Config(package=args.package, files=files, sample=args.sample, seed=args.seed,
+                                workers=args.workers, profile=args.profile, max_examples=args.max_examples)
+        return mutants.main(config, args.report)
     from .planted import selftest
     return selftest(args.backend)
 
