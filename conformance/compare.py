@@ -255,8 +255,13 @@ def _zero_variance(case: dict[str, Any]) -> bool:
     return False
 
 
+def _dtype_upcast(case: dict[str, Any]) -> bool:
+    """Some node is asked to reduce in a wider dtype (``dtype=`` given)."""
+    return bool(case) and any(node["attrs"].get("dtype") for node in case.get("nodes", []))
+
+
 #: named conditions a known difference can require of the case (``"when"``)
-CONDITIONS = {"zero_variance": _zero_variance}
+CONDITIONS = {"zero_variance": _zero_variance, "dtype_upcast": _dtype_upcast}
 
 
 def exact_decision(kd: dict[str, Any], case: dict[str, Any] | None, failing: list[dict[str, Any]],

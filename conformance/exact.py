@@ -140,8 +140,81 @@ def std_var(case: dict[str, Any]) -> dict[str, np.ndarray] | None:
     return result
 
 
+def _decimal_norm(values: list[Any], p: float) -> Any:
+    """The ``p``-norm of exact decimals (``p`` finite and > 0)."""
+    from decimal import Decimal
+
+    mags = [abs(t) for t in values]
+    if p == 1:
+        return sum(mags, Decimal(0))
+    total = sum((m ** Decimal(repr(p)) for m in mags if m), Decimal(0))
+    return total ** (Decimal(1) / Decimal(repr(p))) if total else Decimal(0)
+
+
+def vector_norm(case: dict[str, Any]) -> dict[str, np.ndarray] | None:
+    """``linalg.vector_norm`` / ``linalg.norm`` with a vector ``ord`` over the reduced dims, and its VJP, in
+    80-digit decimal arithmetic (the inputs are exact decimals; powers with a fractional exponent are rounded
+    far below either dtype's precision): ``||x||_p = (sum |x|^p)^(1/p)``, gradient
+    ``v sign(x) |x|^(p-1) / ||x||^(p-1)`` (``v x / ||x||`` for p = 2, ``v sign(x)`` for p = 1), 0 where the
+    norm is 0 (torch's convention at the origin). The value is rounded to the output's dtype (``dtype=``
+    upcasts it), the gradient to the input's. Inf/0 norms and multi-node cases are not covered (None)."""
+    from decimal import Decimal, localcontext
+
+    from .ir import decode_array
+
+    nodes = case.get("nodes") or []
+    if len(nodes) != 1 or case.get("outputs") != ["n0"]:
+        return None
+    node = nodes[0]
+    attrs = node["attrs"]
+    p = attrs.get("ord", attrs.get("p", 2))
+    if not isinstance(p, (int, float)) or isinstance(p, bool) or not math.isfinite(p) or p <= 0:
+        return None
+    leaf = {lf["name"]: lf for lf in case["leaves"]}.get(node["inputs"][0])
+    if leaf is None:
+        return None
+    x = decode_array(leaf)
+    in_dtype = str(x.dtype)
+    upcast = attrs.get("dtype")
+    out_dtype = str((upcast.get("dtype") if isinstance(upcast, dict) else upcast) or in_dtype)
+    if in_dtype not in _FORMATS or out_dtype not in _FORMATS or not np.isfinite(x).all() or x.size == 0:
+        return None
+    axes = _reduced_axes(attrs, x.ndim)
+    keepdim = bool(attrs.get("keepdim", False)) and attrs.get("dim") is not None
+    n = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
+    cot = case.get("cotangents") or [None]
+    v = None if cot[0] is None else decode_array(cot[0]).astype(np.float64)
+    kept = [d for d in range(x.ndim) if d not in axes]
+    moved = np.moveaxis(x, kept + list(axes), range(x.ndim)).reshape([x.shape[d] for d in kept] + [n])
+    out_shape = [1 if d in axes else x.shape[d] for d in range(x.ndim)] if keepdim else [x.shape[d] for d in kept]
+    out = np.empty(moved.shape[:-1], dtype=np.float64)
+    grad = np.empty(moved.shape, dtype=np.float64)
+    v_flat = None if v is None else v.reshape(out.shape)
+    exponent = Decimal(repr(p)) - 1
+    with localcontext() as ctx:
+        ctx.prec = 80
+        for idx in np.ndindex(*out.shape):
+            values = [Decimal(float(t)) for t in moved[idx]]
+            norm = _decimal_norm(values, p)
+            out[idx] = float(np.dtype(out_dtype).type(float(norm)))
+            if v_flat is None:
+                continue
+            g = Decimal(float(v_flat[idx]))
+            for j, t in enumerate(values):
+                if norm == 0 or t == 0:
+                    d = Decimal(0)
+                else:
+                    d = g * (abs(t) / norm) ** exponent * (1 if t > 0 else -1)
+                grad[idx + (j,)] = float(np.dtype(in_dtype).type(float(d)))
+    result = {"out[0]": out.reshape(out_shape).astype(out_dtype)}
+    if v_flat is not None and leaf.get("requires_grad"):
+        back = grad.reshape([x.shape[d] for d in kept] + [x.shape[a] for a in axes])
+        result[f"grad[{leaf['name']}]"] = np.moveaxis(back, range(x.ndim), kept + list(axes)).astype(in_dtype)
+    return result
+
+
 #: the exact oracles a known difference can name (``"exact"``)
-ORACLES: dict[str, Callable[[dict[str, Any]], dict[str, np.ndarray] | None]] = {"std_var": std_var}
+ORACLES: dict[str, Callable[[dict[str, Any]], dict[str, np.ndarray] | None]] = {"std_var": std_var, "vector_norm": vector_norm}
 
 
 def exact_values(oracle: str, case: dict[str, Any] | None) -> dict[str, np.ndarray] | None:

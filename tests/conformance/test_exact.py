@@ -160,3 +160,40 @@ def test_entries_must_say_who_deviates_and_name_an_exact_oracle(monkeypatch: pyt
     monkeypatch.setattr(compare, "KNOWN_DIFFERENCES_FILE", bad)
     with pytest.raises(ValueError, match="'deviates' must be one of"):
         compare.known_differences()
+
+
+def _norm_case(values: list[float], shape: list[int], attrs: dict[str, Any], cot: list[float]) -> dict[str, Any]:
+    return {"version": 1, "leaves": [{"name": "x0", "shape": shape, "dtype": "float64", "values": values,
+                                      "requires_grad": True}],
+            "nodes": [{"id": 0, "op": "vector_norm", "inputs": ["x0"], "attrs": attrs, "form": "fn"}],
+            "outputs": ["n0"], "cotangents": [{"shape": [], "dtype": "float64", "values": cot}],
+            "meta": {"kind": "op", "vjp": "backward"}}
+
+
+def test_vector_norm_oracle_by_hand() -> None:
+    # ||(3, -4)||_2 = 5, gradient v * x / 5; ||(3, -4)||_1 = 7, gradient v * sign(x); the 3-norm of a 0-d input
+    # is |x| with gradient v * sign(x), however tiny x is
+    got = exact_values("vector_norm", _norm_case([3.0, -4.0], [2], {"ord": 2}, [2.0]))
+    np.testing.assert_array_equal(got["out[0]"], 5.0)
+    np.testing.assert_allclose(got["grad[x0]"], [1.2, -1.6], rtol=1e-15)
+    got = exact_values("vector_norm", _norm_case([3.0, -4.0], [2], {"ord": 1}, [2.0]))
+    np.testing.assert_array_equal(got["out[0]"], 7.0)
+    np.testing.assert_array_equal(got["grad[x0]"], [2.0, -2.0])
+    got = exact_values("vector_norm", _norm_case([-5.5e-29], [], {"ord": 3, "dim": 0}, [0.5]))
+    np.testing.assert_allclose(got["out[0]"], 5.5e-29, rtol=1e-15)
+    np.testing.assert_array_equal(got["grad[x0]"], -0.5)
+    assert exact_values("vector_norm", _norm_case([1.0, 2.0], [2], {"ord": math.inf}, [1.0])) is None
+
+
+@pytest.mark.parametrize("p", [0.5, 1.5, 3.0])
+def test_vector_norm_oracle_agrees_with_torch_float64(p: float) -> None:
+    # away from under/overflow torch's float64 p-norm and its gradient are within a few ulps of the exact ones
+    x = np.array([[0.3, -1.7, 2.2], [4.0, 0.5, -0.25]])
+    case = _norm_case(x.ravel().tolist(), [2, 3], {"ord": p, "dim": 1}, [0.0])
+    case["cotangents"] = [{"shape": [2], "dtype": "float64", "values": [0.7, -1.3]}]
+    t = torch.tensor(x, requires_grad=True)
+    y = torch.linalg.vector_norm(t, ord=p, dim=1)
+    y.backward(torch.tensor([0.7, -1.3], dtype=torch.float64))
+    got = exact_values("vector_norm", case)
+    np.testing.assert_allclose(got["out[0]"], y.detach().numpy(), rtol=1e-14)
+    np.testing.assert_allclose(got["grad[x0]"], t.grad.numpy(), rtol=1e-13)
