@@ -57,6 +57,10 @@ def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dty
 # ---------------------------------------------------------------------------------------------
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """input @ weight.T + bias, with weight of shape (out_features, in_features) as torch."""
+    if bias is not None and input.ndim > 0 and weight.ndim == 2:  # torch's fused addmm checks dtypes first
+        for name, t in (("self", bias), ("mat1", input)):
+            if t.dtype is not weight.dtype:
+                raise RuntimeError(f"{name} and mat2 must have the same dtype, but got {_tname(t)} and {_tname(weight)}")
     out = input.matmul(weight.t())
     return out if bias is None else out + bias
 

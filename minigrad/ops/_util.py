@@ -75,6 +75,11 @@ def dims(dim: Any, ndim: int, op: str) -> tuple[int, ...] | None:
     return out if out and ndim else None
 
 
+def kernel_not_implemented(kernel: str, dt: DType) -> NotImplementedError:
+    """torch's refusal of a dtype its CPU kernel has no loop for (raise the result)."""
+    return NotImplementedError(f"\"{kernel}\" not implemented for '{dt.scalar_type}'")
+
+
 def float_dtype(*xs: Any) -> DType:
     """Result dtype of ops that always produce floats (div, exp on ints, mean)."""
     d = _dtype.result_type(*xs)

@@ -79,21 +79,32 @@ def _matmul_check(a: Tensor, b: Tensor) -> None:
                            f"but got: [{n}, {k_b}].")
 
 
-def _promote(op: str, a: Tensor, b: Tensor) -> _dtype.dtype:
-    if a.dtype is not b.dtype:
-        raise RuntimeError(
-            f"{op}: expected m1 and m2 to have the same dtype, but got: {a.dtype.c_type} != {b.dtype.c_type}"
-        )
-    return a.dtype
+def _matmul_dtype(a: Tensor, b: Tensor) -> _dtype.dtype:
+    """The result dtype of ``a @ b``, or torch's error for mixed dtypes, worded by the kernel torch
+    dispatches to: dot (1-D @ 1-D), addmv (matrix @ vector), mm (folded to 2-D) or bmm (batched; bmm
+    returns early, promoting, when an operand is empty)."""
+    if a.dtype is b.dtype:
+        return a.dtype
+    x, y = a.dtype, b.dtype
+    if a.ndim == 1 and b.ndim == 1:
+        raise RuntimeError(f"dot : expected both vectors to have same dtype, but found {x.scalar_type} and {y.scalar_type}")
+    if b.ndim == 1:
+        raise RuntimeError(f"addmv input tensors must have the same dtype, but got {y.scalar_type}, {x.scalar_type}, "
+                           f"and {y.scalar_type}")
+    if b.ndim == 2:
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {x.c_type} != {y.c_type}")
+    if a.numel() == 0 or b.numel() == 0:
+        return _dtype.result_type(a, b)
+    raise RuntimeError(f"expected scalar type {x.scalar_type} but found {y.scalar_type}")
 
 
 @export(methods=("matmul", "__matmul__"))
 def matmul(input: Tensor, other: Tensor) -> Tensor:
     """Matrix product with torch's rules for 1-D and batched operands."""
     check_tensor(input, "matmul"), check_tensor(other, "matmul", "other")
-    _promote("matmul", input, other)
+    dt = _matmul_dtype(input, other)
     _matmul_check(input, other)
-    return Matmul.apply(input, other)
+    return Matmul.apply(input.to(dt), other.to(dt))
 
 
 export("__rmatmul__", function=False)(lambda self, other: matmul(other, self))
@@ -146,7 +157,8 @@ def outer(input: Tensor, vec2: Tensor) -> Tensor:
         raise RuntimeError(f"outer: expected 1D tensors, got {input.ndim}D and {vec2.ndim}D")
     from .shape import reshape
 
-    return matmul(reshape(input, (-1, 1)), reshape(vec2, (1, -1)))
+    dt = _dtype.result_type(input, vec2)  # outer promotes, unlike matmul
+    return matmul(reshape(input.to(dt), (-1, 1)), reshape(vec2.to(dt), (1, -1)))
 
 
 class Svdvals(Op):
