@@ -634,7 +634,16 @@ def equal(input: Tensor, other: Tensor) -> bool:
 @export(methods=("lerp",))
 def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
     """input + weight * (end - input), with torch's two-sided formula: from ``end`` when weight >= 0.5,
-    so weight 1 gives ``end`` exactly."""
+    so weight 1 gives ``end`` exactly. ``end`` (and a weight tensor of one or more dims) must have
+    ``input``'s dtype, which must be floating."""
+    check_tensor(input, "lerp"), check_tensor(end, "lerp", "end")
+    operands = [("end", end)] + ([("weight", weight)] if isinstance(weight, Tensor) and weight.ndim else [])
+    for arg, t in operands:
+        if t.dtype is not input.dtype:
+            raise RuntimeError(f"expected dtype {input.dtype.c_type} for `{arg}` but got dtype {t.dtype.c_type}")
+    if not input.dtype.is_floating_point:
+        raise kernel_not_implemented("lerp_kernel_tensor" if isinstance(weight, Tensor) else "lerp_kernel_scalar",
+                                     input.dtype)
     diff = sub(end, input)
     if isinstance(weight, Tensor):
         return where(lt(globals()["abs"](weight), 0.5), add(input, mul(weight, diff)), sub(end, mul(diff, sub(1, weight))))
