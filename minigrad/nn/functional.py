@@ -516,6 +516,8 @@ def multi_margin_loss(
     _not_differentiable("multi_margin_loss", "weight", weight)
     if weight is not None and weight.numel() != c:
         raise RuntimeError(f"inconsistent weight size, expected {c} but got {list(weight.shape)}")
+    if weight is not None and weight.dtype is not input.dtype:
+        raise RuntimeError(f"expected scalar type {_tname(input)} but found {_tname(weight)}")
     if t.size and (t.min() < 0 or t.max() >= c):
         raise RuntimeError("target out of range")
     idx = Tensor._make(t.reshape(n, 1))

@@ -32,13 +32,13 @@ def erf_array(x: np.ndarray) -> np.ndarray:
     return np.asarray(_erf_f64(x.astype(np.float64)), dtype=np.float64).astype(x.dtype, copy=False)
 
 
-def _binary(op: type[Op], name: str, a: Any, b: Any, *, floating: bool = False) -> Tensor:
+def _binary(op: type[Op], name: str, a: Any, b: Any, *, floating: bool = False, **attrs: Any) -> Tensor:
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         raise TypeError(f"{name}(): expected at least one Tensor argument")
     dt = float_dtype(a, b) if floating else _dtype.result_type(a, b)
     ta, tb = operand(a, dt), operand(b, dt)
     broadcast_shapes_for(name, ta.shape, tb.shape)
-    return op.apply(ta, tb, dtype=dt)
+    return op.apply(ta, tb, dtype=dt, **attrs)
 
 
 _MASK_HINT = "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead."
@@ -144,9 +144,10 @@ class Pow(Op):
     name = "Pow"
 
     @staticmethod
-    def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    def forward(ctx: Context, a: np.ndarray, b: np.ndarray, bool_exponent: bool = False) -> np.ndarray:
         out = _int_power(a, b) if a.dtype.kind in "iub" else np.power(a, b)
         ctx.save_for_backward(a, b, out)
+        ctx.bool_exponent = bool_exponent
         return out
 
     @staticmethod
@@ -154,6 +155,8 @@ class Pow(Op):
         xp = ctx.xp
         a, b, out = ctx.saved_tensors
         ga = gb = None
+        if ctx.needs_input_grad[0] and ctx.bool_exponent:  # torch's d/dx computes exponent - 1
+            raise RuntimeError(f"Subtraction, the `-` operator, with a bool tensor is not supported. {_MASK_HINT}")
         if ctx.needs_input_grad[0]:
             ga = sum_to(xp.where(b == 0, 0.0, g * b * xp.power(a, b - 1)).astype(g.dtype), a.shape)
         if ctx.needs_input_grad[1]:
@@ -290,7 +293,8 @@ def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001 - torch's name
     if (isinstance(input, Tensor) and not input.dtype.is_floating_point
             and isinstance(exponent, (int, np.integer)) and not isinstance(exponent, bool) and exponent < 0):
         raise RuntimeError("Integers to negative integer powers are not allowed.")
-    return _binary(Pow, "pow", input, exponent)
+    bool_exponent = isinstance(exponent, Tensor) and exponent.dtype is _dtype.bool_
+    return _binary(Pow, "pow", input, exponent, bool_exponent=bool_exponent)
 
 
 @export(methods=("remainder",))

@@ -9,10 +9,11 @@ import numpy as np
 
 from .. import _dtype
 from ..autograd.function import Op
+from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.graph import Context
 from ..tensor import Tensor
 from ._registry import export
-from ._util import broadcast_shapes_for, check_tensor, shape_str, sum_to
+from ._util import broadcast_shapes_for, check_tensor, kernel_not_implemented, shape_str, sum_to
 
 
 class Matmul(Op):
@@ -79,19 +80,42 @@ def _matmul_check(a: Tensor, b: Tensor) -> None:
                            f"but got: [{n}, {k_b}].")
 
 
-def _matmul_dtype(a: Tensor, b: Tensor) -> _dtype.dtype:
-    """The result dtype of ``a @ b``, or torch's error for mixed dtypes, worded by the kernel torch
-    dispatches to: dot (1-D @ 1-D), addmv (matrix @ vector), mm (folded to 2-D) or bmm (batched; bmm
-    returns early, promoting, when an operand is empty)."""
-    if a.dtype is b.dtype:
-        return a.dtype
-    x, y = a.dtype, b.dtype
+def _matmul_kernel(a: Tensor, b: Tensor) -> tuple[str, Tensor, Tensor]:
+    """The kernel torch's matmul dispatches to, with its (first, second) operands: dot (1-D @ 1-D),
+    addmv (matrix @ vector), mm (2-D, or batched @ matrix folded to 2-D) or bmm (batched). A matrix or
+    vector ``a`` that requires grad times a batched ``b`` is folded the other way: b^T @ a^T."""
     if a.ndim == 1 and b.ndim == 1:
-        raise RuntimeError(f"dot : expected both vectors to have same dtype, but found {x.scalar_type} and {y.scalar_type}")
+        return "dot", a, b
     if b.ndim == 1:
+        return "addmv", a, b
+    if b.ndim == 2:
+        return "mm", a, b
+    if a.ndim <= 2 and a.requires_grad and is_grad_enabled():
+        return ("addmv", b, a) if a.ndim == 1 else ("mm", b, a)
+    return "bmm", a, b
+
+
+#: the CPU kernel names torch reports for a bool product
+_BOOL_KERNELS = {"dot": "dot", "addmv": "addmv_impl_cpu", "mm": "addmm_impl_cpu_", "bmm": "bmm"}
+
+
+def _matmul_dtype(a: Tensor, b: Tensor) -> _dtype.dtype:
+    """The result dtype of ``a @ b``, or torch's error for mixed or bool dtypes, worded by the kernel
+    torch dispatches to (bmm returns early, promoting, when an operand is empty)."""
+    kernel, first, second = _matmul_kernel(a, b)
+    x, y = first.dtype, second.dtype
+    if kernel == "bmm" and x is _dtype.bool_:  # bmm dispatches on its first operand before comparing dtypes
+        raise kernel_not_implemented("bmm", x)
+    if x is y:
+        if x is _dtype.bool_:
+            raise kernel_not_implemented(_BOOL_KERNELS[kernel], x)
+        return x
+    if kernel == "dot":
+        raise RuntimeError(f"dot : expected both vectors to have same dtype, but found {x.scalar_type} and {y.scalar_type}")
+    if kernel == "addmv":
         raise RuntimeError(f"addmv input tensors must have the same dtype, but got {y.scalar_type}, {x.scalar_type}, "
                            f"and {y.scalar_type}")
-    if b.ndim == 2:
+    if kernel == "mm":
         raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {x.c_type} != {y.c_type}")
     if a.numel() == 0 or b.numel() == 0:
         return _dtype.result_type(a, b)
