@@ -92,6 +92,8 @@ def _matmul_kernel(a: Tensor, b: Tensor) -> tuple[str, Tensor, Tensor]:
         return "mm", a, b
     if a.ndim <= 2 and a.requires_grad and is_grad_enabled():
         return ("addmv", b, a) if a.ndim == 1 else ("mm", b, a)
+    if b.ndim == 3 and b.shape[0] == 1 and math.prod(a.shape[:-2]) != 1 and b.requires_grad and is_grad_enabled():
+        return "mm", a, b  # a batch-1 ``b`` that requires grad is squeezed and ``a`` folded
     return "bmm", a, b
 
 
@@ -104,6 +106,8 @@ def _matmul_dtype(a: Tensor, b: Tensor) -> _dtype.dtype:
     torch dispatches to (bmm returns early, promoting, when an operand is empty)."""
     kernel, first, second = _matmul_kernel(a, b)
     x, y = first.dtype, second.dtype
+    if kernel == "bmm" and (a.numel() == 0 or b.numel() == 0):
+        return _dtype.result_type(a, b)
     if kernel == "bmm" and x is _dtype.bool_:  # bmm dispatches on its first operand before comparing dtypes
         raise kernel_not_implemented("bmm", x)
     if x is y:
@@ -117,8 +121,6 @@ def _matmul_dtype(a: Tensor, b: Tensor) -> _dtype.dtype:
                            f"and {y.scalar_type}")
     if kernel == "mm":
         raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {x.c_type} != {y.c_type}")
-    if a.numel() == 0 or b.numel() == 0:
-        return _dtype.result_type(a, b)
     raise RuntimeError(f"expected scalar type {x.scalar_type} but found {y.scalar_type}")
 
 
