@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import _dtype, _random
 from ..autograd.grad_mode import is_grad_enabled
-from ..ops._util import kernel_not_implemented
+from ..ops._util import fails_in_backward, kernel_not_implemented
 from ..ops.activation import elu, gelu, hardtanh, leaky_relu, relu6, silu, softplus
 from ..ops.activation import log_softmax as _log_softmax
 from ..ops.activation import softmax as _softmax
@@ -168,8 +168,10 @@ def _pointwise_operands(name: str, kernel: str, input: Tensor, target: Tensor) -
     dt = _dtype.promote_types(input.dtype, target.dtype)
     if kernel in _SUBTRACTING_KERNELS and _dtype.bool_ in (input.dtype, target.dtype):
         sub(input, target)  # raises torch's bool-subtraction error
-    if kernel in _OUTPUT_IN_INPUT_DTYPE and dt is not input.dtype:
-        raise RuntimeError(f"result type {dt.scalar_type} can't be cast to the desired output type {_tname(input)}")
+    if kernel in _OUTPUT_IN_INPUT_DTYPE:
+        if not _dtype.can_cast(dt, input.dtype):
+            raise RuntimeError(f"result type {dt.scalar_type} can't be cast to the desired output type {_tname(input)}")
+        dt = input.dtype if input.dtype.is_floating_point else dt
     if not dt.is_floating_point:
         raise kernel_not_implemented(kernel, dt)
     return input.to(dt).broadcast_to(shape), target.to(dt).broadcast_to(shape)
@@ -233,6 +235,11 @@ def huber_loss(
 ) -> Tensor:
     """0.5 d^2 for |d| < delta, else delta (|d| - 0.5 delta); gradient delta*sign(d) at |d| = delta."""
     x, y = _pointwise_operands("huber_loss", "huber_cpu", input, target)
+    if input.dtype is not target.dtype:  # torch's backward wants the gradient in each operand's own dtype
+        if input.requires_grad:
+            x = fails_in_backward(x, RuntimeError(f"Found dtype {_tname(target)} but expected {_tname(input)}"))
+        else:
+            y = fails_in_backward(y, RuntimeError(f"Found dtype {_tname(input)} but expected {_tname(target)}"))
     reduction = _reduction(reduction)
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")

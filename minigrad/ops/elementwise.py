@@ -20,7 +20,15 @@ from ..autograd.function import Op
 from ..autograd.graph import Context
 from ..tensor import Tensor
 from ._registry import export
-from ._util import broadcast_shapes_for, check_tensor, float_dtype, kernel_not_implemented, operand, sum_to
+from ._util import (
+    broadcast_shapes_for,
+    check_tensor,
+    fails_in_backward,
+    float_dtype,
+    kernel_not_implemented,
+    operand,
+    sum_to,
+)
 
 _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
@@ -32,13 +40,13 @@ def erf_array(x: np.ndarray) -> np.ndarray:
     return np.asarray(_erf_f64(x.astype(np.float64)), dtype=np.float64).astype(x.dtype, copy=False)
 
 
-def _binary(op: type[Op], name: str, a: Any, b: Any, *, floating: bool = False, **attrs: Any) -> Tensor:
+def _binary(op: type[Op], name: str, a: Any, b: Any, *, floating: bool = False) -> Tensor:
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         raise TypeError(f"{name}(): expected at least one Tensor argument")
     dt = float_dtype(a, b) if floating else _dtype.result_type(a, b)
     ta, tb = operand(a, dt), operand(b, dt)
     broadcast_shapes_for(name, ta.shape, tb.shape)
-    return op.apply(ta, tb, dtype=dt, **attrs)
+    return op.apply(ta, tb, dtype=dt)
 
 
 _MASK_HINT = "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead."
@@ -144,10 +152,9 @@ class Pow(Op):
     name = "Pow"
 
     @staticmethod
-    def forward(ctx: Context, a: np.ndarray, b: np.ndarray, bool_exponent: bool = False) -> np.ndarray:
+    def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         out = _int_power(a, b) if a.dtype.kind in "iub" else np.power(a, b)
         ctx.save_for_backward(a, b, out)
-        ctx.bool_exponent = bool_exponent
         return out
 
     @staticmethod
@@ -155,8 +162,6 @@ class Pow(Op):
         xp = ctx.xp
         a, b, out = ctx.saved_tensors
         ga = gb = None
-        if ctx.needs_input_grad[0] and ctx.bool_exponent:  # torch's d/dx computes exponent - 1
-            raise RuntimeError(f"Subtraction, the `-` operator, with a bool tensor is not supported. {_MASK_HINT}")
         if ctx.needs_input_grad[0]:
             ga = sum_to(xp.where(b == 0, 0.0, g * b * xp.power(a, b - 1)).astype(g.dtype), a.shape)
         if ctx.needs_input_grad[1]:
@@ -293,8 +298,11 @@ def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001 - torch's name
     if (isinstance(input, Tensor) and not input.dtype.is_floating_point
             and isinstance(exponent, (int, np.integer)) and not isinstance(exponent, bool) and exponent < 0):
         raise RuntimeError("Integers to negative integer powers are not allowed.")
-    bool_exponent = isinstance(exponent, Tensor) and exponent.dtype is _dtype.bool_
-    return _binary(Pow, "pow", input, exponent, bool_exponent=bool_exponent)
+    if isinstance(input, Tensor) and isinstance(exponent, Tensor) and exponent.dtype is _dtype.bool_:
+        # torch's d/dinput computes exponent - 1
+        input = fails_in_backward(input, RuntimeError(f"Subtraction, the `-` operator, with a bool tensor is not "
+                                                      f"supported. {_MASK_HINT}"))
+    return _binary(Pow, "pow", input, exponent)
 
 
 @export(methods=("remainder",))
@@ -718,6 +726,9 @@ def _install_operators() -> None:
         return self._assign(add(self, mul(t1, t2), alpha=value), "addcmul_")
 
     def addcdiv_(self: Tensor, t1: Tensor, t2: Tensor, *, value: Any = 1) -> Tensor:
+        if isinstance(t2, Tensor) and not t2.dtype.is_floating_point:  # torch's d/dt1 is value / t2 in t2's dtype
+            t1 = fails_in_backward(t1, RuntimeError(f"result type Float can't be cast to the desired output type "
+                                                    f"{t2.dtype.scalar_type}"))
         return self._assign(add(self, div(t1, t2), alpha=value), "addcdiv_")
 
     def lerp_(self: Tensor, end: Tensor, weight: Any) -> Tensor:

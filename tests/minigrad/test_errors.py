@@ -229,6 +229,17 @@ def _pow_bool_exponent_backward() -> None:
     torch.pow(x, _bools()).sum().backward()
 
 
+def _huber_backward(input_dtype: "torch.dtype", target_dtype: "torch.dtype", input_grad: bool) -> None:
+    x = torch.tensor([-0.75], dtype=input_dtype, requires_grad=input_grad)
+    y = torch.tensor([0.75], dtype=target_dtype, requires_grad=not input_grad)
+    F.huber_loss(x, y, delta=0.5).backward()
+
+
+def _addcdiv_integer_divisor_backward() -> None:
+    t1 = torch.ones(2, dtype=torch.float64, requires_grad=True)
+    torch.ones(2, dtype=torch.float64).addcdiv_(t1, torch.tensor([2, 2])).sum().backward()
+
+
 # (call, torch 2.13's exception class, its message; minigrad may add an op prefix / parenthesised suffix)
 DTYPE_ERRORS = [
     (lambda: _bools() - _bools(), RuntimeError,
@@ -312,6 +323,10 @@ DTYPE_ERRORS = [
     (lambda: F.huber_loss(torch.tensor(0), torch.tensor(0.0, dtype=_F64)), RuntimeError,
      r"result type Double can't be cast to the desired output type Long$"),
     (lambda: F.huber_loss(torch.tensor(0), torch.tensor(0)), NotImplementedError, r"\"huber_cpu\" not implemented for 'Long'$"),
+    (lambda: _huber_backward(_F64, _F32, True), RuntimeError, r"Found dtype Float but expected Double$"),
+    (lambda: _huber_backward(_F64, _F32, False), RuntimeError, r"Found dtype Double but expected Float$"),
+    (lambda: _huber_backward(_F32, _F64, True), RuntimeError, r"Found dtype Double but expected Float$"),
+    (_addcdiv_integer_divisor_backward, RuntimeError, r"result type Float can't be cast to the desired output type Long$"),
     (lambda: F.l1_loss(_bools(), torch.ones(2, dtype=_F64)), RuntimeError,
      r"with a bool tensor is not supported\. " + _MASK + "$"),
     (lambda: F.multi_margin_loss(torch.tensor([[0]]), torch.tensor([0])), NotImplementedError,
@@ -340,6 +355,7 @@ def test_dtypes_torch_accepts():
     assert F.dropout(torch.tensor([True, True]), p=1.0).tolist() == [False, False]
     assert torch.outer(torch.tensor([1, 2]), torch.ones(2, dtype=torch.float64)).dtype is torch.float64
     assert torch.bmm(torch.ones(0, 3, 2, dtype=torch.bool), torch.ones(0, 2, 1, dtype=torch.float64)).shape == (0, 3, 1)
+    assert F.huber_loss(torch.tensor([-0.75]), torch.tensor([0.75], dtype=torch.float64)).dtype is torch.float32
     out = torch.ones(2).addcmul_(torch.ones(2, dtype=torch.float64), torch.ones(2, dtype=torch.float64))
     assert out.dtype is torch.float32 and out.tolist() == [2.0, 2.0]
     loss = F.hinge_embedding_loss(torch.tensor([0, 3, -2, 1]), torch.tensor([-1, -1, 1, 0]), margin=1.5, reduction="none")
