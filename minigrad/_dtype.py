@@ -77,6 +77,14 @@ def as_dtype(d: object) -> dtype:
     return from_numpy_dtype(np.dtype(d))
 
 
+def can_cast(src: dtype, dst: dtype) -> bool:
+    """torch's ``can_cast`` for in-place results: never to a lower category (float -> integer, integer ->
+    bool), any width within a category (float64 -> float32 is allowed)."""
+    if src.is_floating_point and not dst.is_floating_point:
+        return False
+    return not (src is not bool_ and dst is bool_)
+
+
 def get_default_dtype() -> dtype:
     """The dtype of tensors created from Python floats (float32 unless changed)."""
     return _default_dtype

@@ -362,10 +362,10 @@ class Tensor:
                 f"{op}: output with shape {list(self.shape)} doesn't match the broadcast shape "
                 f"{list(result.shape)}"
             )
-        if result.dtype is not self.dtype and _dtype.promote_types(result.dtype, self.dtype) is not self.dtype:
+        if not _dtype.can_cast(result.dtype, self.dtype):
             raise RuntimeError(
-                f"{op}: result type {result.dtype.name} can't be cast to the desired output type "
-                f"{self.dtype.name}"
+                f"{op}: result type {result.dtype.scalar_type} can't be cast to the desired output type "
+                f"{self.dtype.scalar_type}"
             )
         tracking = is_grad_enabled() and result.requires_grad
         if tracking and self._base is not None and self._base.requires_grad:

@@ -14,11 +14,12 @@ import numpy as np
 
 from .. import _dtype, _random
 from ..autograd.grad_mode import is_grad_enabled
+from ..ops._util import fails_in_backward, kernel_not_implemented
 from ..ops.activation import elu, gelu, hardtanh, leaky_relu, relu6, silu, softplus
 from ..ops.activation import log_softmax as _log_softmax
 from ..ops.activation import softmax as _softmax
 from ..ops.elementwise import relu as _relu
-from ..ops.elementwise import sigmoid, tanh, where
+from ..ops.elementwise import sigmoid, sub, tanh, where
 from ..tensor import Tensor
 from . import _loss_ops
 
@@ -57,6 +58,10 @@ def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dty
 # ---------------------------------------------------------------------------------------------
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """input @ weight.T + bias, with weight of shape (out_features, in_features) as torch."""
+    if bias is not None and input.ndim > 0 and weight.ndim == 2:  # torch's fused addmm checks dtypes first
+        for name, t in (("self", bias), ("mat1", input)):
+            if t.dtype is not weight.dtype:
+                raise RuntimeError(f"{name} and mat2 must have the same dtype, but got {_tname(t)} and {_tname(weight)}")
     out = input.matmul(weight.t())
     return out if bias is None else out + bias
 
@@ -70,7 +75,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     if not training or p == 0.0:
         return input
-    if not input.dtype.is_floating_point:
+    if not input.dtype.is_floating_point and p != 1.0:  # p == 1 is input * 0 in torch: any dtype
         raise RuntimeError(f"result type Float can't be cast to the desired output type {_tname(input)}")
     arr = input._data
     if p == 1.0:
@@ -142,6 +147,12 @@ def _check_tensor(x: Any, name: str, arg: str) -> Tensor:
     return x
 
 
+#: regression losses torch computes as ``input - target`` first (so bool operands hit sub's refusal)
+_SUBTRACTING_KERNELS = frozenset({"abs_cpu"})
+#: kernels whose output takes the input's dtype (so a float target cannot be cast into an integer input)
+_OUTPUT_IN_INPUT_DTYPE = frozenset({"huber_cpu"})
+
+
 def _pointwise_operands(name: str, kernel: str, input: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
     """torch's size warning, broadcasting (with torch's error) and dtype promotion for regression losses."""
     _check_tensor(input, name, "input")
@@ -155,8 +166,14 @@ def _pointwise_operands(name: str, kernel: str, input: Tensor, target: Tensor) -
         )
     shape = _broadcast_shape(input.shape, target.shape)
     dt = _dtype.promote_types(input.dtype, target.dtype)
+    if kernel in _SUBTRACTING_KERNELS and _dtype.bool_ in (input.dtype, target.dtype):
+        sub(input, target)  # raises torch's bool-subtraction error
+    if kernel in _OUTPUT_IN_INPUT_DTYPE:
+        if not _dtype.can_cast(dt, input.dtype):
+            raise RuntimeError(f"result type {dt.scalar_type} can't be cast to the desired output type {_tname(input)}")
+        dt = input.dtype if input.dtype.is_floating_point else dt
     if not dt.is_floating_point:
-        raise NotImplementedError(f"\"{kernel}\" not implemented for '{dt.scalar_type}'")
+        raise kernel_not_implemented(kernel, dt)
     return input.to(dt).broadcast_to(shape), target.to(dt).broadcast_to(shape)
 
 
@@ -218,6 +235,11 @@ def huber_loss(
 ) -> Tensor:
     """0.5 d^2 for |d| < delta, else delta (|d| - 0.5 delta); gradient delta*sign(d) at |d| = delta."""
     x, y = _pointwise_operands("huber_loss", "huber_cpu", input, target)
+    if input.dtype is not target.dtype:  # torch's backward wants the gradient in each operand's own dtype
+        if input.requires_grad:
+            x = fails_in_backward(x, RuntimeError(f"Found dtype {_tname(target)} but expected {_tname(input)}"))
+        else:
+            y = fails_in_backward(y, RuntimeError(f"Found dtype {_tname(input)} but expected {_tname(target)}"))
     reduction = _reduction(reduction)
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
@@ -305,6 +327,8 @@ def nll_loss(
     _check_class_target(input, target)
     n_classes = input.shape[0] if input.ndim == 1 else input.shape[1]
     w = _check_weight(weight, input, n_classes)
+    if not input.dtype.is_floating_point:
+        raise kernel_not_implemented("nll_loss_out_frame", input.dtype)
     x = input.unsqueeze(0) if input.ndim == 1 else input
     t = target._data.reshape(1) if input.ndim == 1 else target._data
     ignored = t == ignore_index
@@ -412,9 +436,11 @@ def binary_cross_entropy(
             f"Using a target size ({target.shape}) that is different to the input size ({input.shape}) is "
             "deprecated. Please ensure they have the same size."
         )
+    if target.dtype is not input.dtype:
+        raise RuntimeError(f"Found dtype {_tname(target)} but expected {_tname(input)}")
     if not input.dtype.is_floating_point:
-        raise NotImplementedError(f"\"binary_cross_entropy\" not implemented for '{_tname(input)}'")
-    x, y = input, target.to(input.dtype)
+        raise kernel_not_implemented("binary_cross_entropy", input.dtype)
+    x, y = input, target
     if x._data.size and not ((x._data >= 0) & (x._data <= 1)).all():
         raise RuntimeError("all elements of input should be between 0 and 1")
     if y._data.size and not ((y._data >= 0) & (y._data <= 1)).all():
@@ -440,7 +466,10 @@ def binary_cross_entropy_with_logits(
     if target.shape != input.shape:
         raise ValueError(f"Target size ({target.shape}) must be the same as input size ({input.shape})")
     if not input.dtype.is_floating_point:
-        raise NotImplementedError(f"\"binary_cross_entropy_with_logits\" not implemented for '{_tname(input)}'")
+        raise kernel_not_implemented("log_sigmoid_cpu", input.dtype)
+    if target.dtype is _dtype.bool_:  # torch computes 1 - target
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
+                           "Use the `^` or `logical_xor()` operator instead.")
     if not target.dtype.is_floating_point:
         raise RuntimeError(f"result type {_tname(input)} can't be cast to the desired output type {_tname(target)}")
     dt = _dtype.promote_types(input.dtype, target.dtype)
@@ -480,6 +509,8 @@ def multi_margin_loss(
         )
     if target.dtype is not _dtype.int64:
         raise RuntimeError(f"expected scalar type Long but found {_tname(target)}")
+    if not input.dtype.is_floating_point:
+        raise kernel_not_implemented("multi_margin_loss_cpu_kernel", input.dtype)
     x = input.reshape(1, -1) if input.ndim < 2 else input
     n, c = x.shape
     t = target._data.reshape(-1)
@@ -492,6 +523,8 @@ def multi_margin_loss(
     _not_differentiable("multi_margin_loss", "weight", weight)
     if weight is not None and weight.numel() != c:
         raise RuntimeError(f"inconsistent weight size, expected {c} but got {list(weight.shape)}")
+    if weight is not None and weight.dtype is not input.dtype:
+        raise RuntimeError(f"expected scalar type {_tname(input)} but found {_tname(weight)}")
     if t.size and (t.min() < 0 or t.max() >= c):
         raise RuntimeError("target out of range")
     idx = Tensor._make(t.reshape(n, 1))
@@ -516,12 +549,13 @@ def hinge_embedding_loss(
     _check_tensor(input, "hinge_embedding_loss", "input")
     _check_tensor(target, "hinge_embedding_loss", "target")
     reduction = _reduction(reduction, size_average, reduce)
-    dt = _dtype.promote_types(input.dtype, target.dtype)
-    if not dt.is_floating_point:
-        raise NotImplementedError(f"\"hinge_embedding_loss\" not implemented for '{dt.scalar_type}'")
+    if input.dtype is _dtype.bool_:  # torch computes margin - input
+        sub(True, input)
+    # an integer input keeps its dtype (the margin term truncated), so 'mean' then fails as torch's mean()
+    dt = _dtype.promote_types(input.dtype, target.dtype) if input.dtype.is_floating_point else input.dtype
     x = input.to(dt)
     zero = Tensor._make(np.zeros((), dtype=dt.np))
-    margin_clamp = (margin - x).clamp_min(0)
+    margin_clamp = (margin - x).clamp_min(0).to(dt)
     output_margin = where(target != 1, margin_clamp, zero)
     output_self = where(target != -1, x, zero)
     return _reduce(output_margin + output_self, reduction)

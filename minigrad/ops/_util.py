@@ -9,6 +9,8 @@ import numpy as np
 
 from .. import _dtype
 from .._dtype import dtype as DType
+from ..autograd.function import Op
+from ..autograd.graph import Context
 from ..tensor import Tensor, _wrap_dim
 
 
@@ -73,6 +75,34 @@ def dims(dim: Any, ndim: int, op: str) -> tuple[int, ...] | None:
         repeated = next(d for i, d in enumerate(out) if d in out[:i])
         raise RuntimeError(f"{op}: dim {repeated} appears multiple times in the list of dims")
     return out if out and ndim else None
+
+
+def kernel_not_implemented(kernel: str, dt: DType) -> NotImplementedError:
+    """torch's refusal of a dtype its CPU kernel has no loop for (raise the result)."""
+    return NotImplementedError(f"\"{kernel}\" not implemented for '{dt.scalar_type}'")
+
+
+class _FailsInBackward(Op):
+    """Identity whose backward raises: torch errors that only its derivative formulas hit."""
+
+    name = "FailsInBackward"
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, error: Exception) -> np.ndarray:
+        ctx.error = error
+        return x
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
+        raise ctx.error
+
+
+def fails_in_backward(x: Tensor, error: Exception) -> Tensor:
+    """``x`` itself, except that a gradient flowing back through it raises ``error`` (as torch's backward
+    formula would); ``x`` unchanged when it does not require grad."""
+    from ..autograd.grad_mode import is_grad_enabled
+
+    return _FailsInBackward.apply(x, error=error) if x.requires_grad and is_grad_enabled() else x
 
 
 def float_dtype(*xs: Any) -> DType:

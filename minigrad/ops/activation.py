@@ -12,7 +12,7 @@ from ..autograd.function import Op
 from ..autograd.graph import Context
 from ..tensor import Tensor, _wrap_dim
 from ._registry import export
-from ._util import check_tensor
+from ._util import check_tensor, kernel_not_implemented
 from .elementwise import erf_array, sigmoid_array
 
 
@@ -22,13 +22,19 @@ def _softmax_dim(name: str, x: Tensor, dim: int | None) -> int:
     return _wrap_dim(dim, x.ndim, name)
 
 
-def _float_input(name: str, x: Tensor, dtype: Any) -> Tensor:
-    check_tensor(x, name)
+def _softmax_like(name: str, op: type[Op], input: Tensor, dim: int | None, dtype: Any) -> Tensor:
+    """softmax/log_softmax: cast to ``dtype`` first; torch's kernels have no integer loop (an empty
+    input never reaches them)."""
+    x = check_tensor(input, name)
     if dtype is not None:
         x = x.to(_dtype.as_dtype(dtype))
+    axis = _softmax_dim(name, x, dim) if x.ndim else 0
     if not x.dtype.is_floating_point:
-        raise NotImplementedError(f"\"{name}\" not implemented for '{x.dtype.scalar_type}'")
-    return x
+        if x.numel():
+            kernel = "lastdim_kernel_impl" if axis >= x.ndim - 1 else "kernel_impl"
+            raise kernel_not_implemented(f"{name}_{kernel}", x.dtype)
+        return x.detach().clone()
+    return op.apply(x, axis=axis)
 
 
 class Softmax(Op):
@@ -80,15 +86,13 @@ class LogSoftmax(Op):
 @export(methods=("softmax",))
 def softmax(input: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
     """exp(x) / sum(exp(x)) along ``dim``, shifted by the max for stability."""
-    x = _float_input("softmax", input, dtype)
-    return Softmax.apply(x, axis=_softmax_dim("softmax", x, dim) if x.ndim else 0)
+    return _softmax_like("softmax", Softmax, input, dim, dtype)
 
 
 @export(methods=("log_softmax",))
 def log_softmax(input: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
     """x - logsumexp(x) along ``dim``; finite for inputs of magnitude 1e4."""
-    x = _float_input("log_softmax", input, dtype)
-    return LogSoftmax.apply(x, axis=_softmax_dim("log_softmax", x, dim) if x.ndim else 0)
+    return _softmax_like("log_softmax", LogSoftmax, input, dim, dtype)
 
 
 class LeakyRelu(Op):
@@ -206,7 +210,7 @@ class Hardtanh(Op):
 def _activation(name: str, op: type[Op], x: Tensor, **attrs: Any) -> Tensor:
     check_tensor(x, name)
     if not x.dtype.is_floating_point:
-        raise NotImplementedError(f"\"{name}\" not implemented for '{x.dtype.scalar_type}'")
+        raise kernel_not_implemented(name, x.dtype)
     return op.apply(x, **attrs)
 
 
@@ -241,7 +245,9 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace
     """Clamp to [min_val, max_val], gradient 0 at the boundaries."""
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
-    return _maybe_inplace(input, _activation("hardtanh", Hardtanh, input, lo=min_val, hi=max_val), inplace)
+    if check_tensor(input, "hardtanh").dtype is _dtype.bool_:  # integers are clamped, bools refused
+        raise RuntimeError("Bool inputs not supported for hardtanh")
+    return _maybe_inplace(input, Hardtanh.apply(input, lo=min_val, hi=max_val), inplace)
 
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:

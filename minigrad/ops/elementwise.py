@@ -20,7 +20,15 @@ from ..autograd.function import Op
 from ..autograd.graph import Context
 from ..tensor import Tensor
 from ._registry import export
-from ._util import broadcast_shapes_for, check_tensor, float_dtype, operand, sum_to
+from ._util import (
+    broadcast_shapes_for,
+    check_tensor,
+    fails_in_backward,
+    float_dtype,
+    kernel_not_implemented,
+    operand,
+    sum_to,
+)
 
 _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
@@ -41,8 +49,30 @@ def _binary(op: type[Op], name: str, a: Any, b: Any, *, floating: bool = False) 
     return op.apply(ta, tb, dtype=dt)
 
 
+_MASK_HINT = "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead."
+
+#: torch's refusal of a bool input, per unary op (exception class, message)
+BOOL_INPUT_ERRORS: dict[str, tuple[type[Exception], str]] = {
+    "neg": (RuntimeError, f"Negation, the `-` operator, on a bool tensor is not supported. {_MASK_HINT}"),
+    "positive": (RuntimeError, "The `+` operator, on a bool tensor is not supported."),
+    "relu": (RuntimeError, "Boolean inputs not supported for relu"),
+    "abs": (NotImplementedError, '"abs_cpu" not implemented for \'Bool\''),
+    "floor": (NotImplementedError, '"floor_vml_cpu" not implemented for \'Bool\''),
+    "ceil": (NotImplementedError, '"ceil_vml_cpu" not implemented for \'Bool\''),
+    "round": (NotImplementedError, '"round_vml_cpu" not implemented for \'Bool\''),
+}
+
+
+def refuse_bool(name: str, x: Tensor) -> None:
+    """Raise torch's error if ``name`` has no bool kernel and ``x`` is bool."""
+    if x.dtype is _dtype.bool_ and name in BOOL_INPUT_ERRORS:
+        cls, message = BOOL_INPUT_ERRORS[name]
+        raise cls(message)
+
+
 def _unary(op: type[Op], name: str, x: Any, *, floating: bool = True, **attrs: Any) -> Tensor:
     x = check_tensor(x, name)
+    refuse_bool(name, x)
     dt = x.dtype if (x.dtype.is_floating_point or not floating) else _dtype.get_default_dtype()
     return op.apply(x, dtype=dt, **attrs)
 
@@ -143,7 +173,7 @@ class Pow(Op):
 
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        out = np.power(a, b)
+        out = _int_power(a, b) if a.dtype.kind in "iub" else np.power(a, b)
         ctx.save_for_backward(a, b, out)
         return out
 
@@ -226,7 +256,10 @@ def sub(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
         raise TypeError("sub(): expected at least one Tensor argument")
     dt = _dtype.result_type(input, other)
     if dt is _dtype.bool_:
-        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported.")
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
+                           "Use the `^` or `logical_xor()` operator instead.")
+    if any(isinstance(t, Tensor) and t.dtype is _dtype.bool_ for t in (input, other)):
+        raise RuntimeError(f"Subtraction, the `-` operator, with a bool tensor is not supported. {_MASK_HINT}")
     a, b = operand(input, dt), operand(other, dt)
     broadcast_shapes_for("sub", a.shape, b.shape)
     return Sub.apply(a, b, dtype=dt, alpha=alpha)
@@ -253,9 +286,26 @@ def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor:
     return DivRounded.apply(a, b, dtype=dt, rounding_mode=rounding_mode)
 
 
+def _int_power(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Integer power as torch computes it: a negative exponent gives 1 for base 1, +-1 for base -1, else 0."""
+    negative = b < 0
+    if not negative.any():
+        return np.power(a, b)
+    out = np.power(a, np.where(negative, 0, b))
+    inverse = np.where(a == 1, 1, np.where(a == -1, np.where(b % 2 == 0, 1, -1), 0))
+    return np.where(negative, inverse, out).astype(out.dtype, copy=False)
+
+
 @export(methods=("pow",))
 def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001 - torch's name
     """input ** exponent (either may be a Python number)."""
+    if (isinstance(input, Tensor) and not input.dtype.is_floating_point
+            and isinstance(exponent, (int, np.integer)) and not isinstance(exponent, bool) and exponent < 0):
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
+    if isinstance(input, Tensor) and isinstance(exponent, Tensor) and exponent.dtype is _dtype.bool_:
+        # torch's d/dinput computes exponent - 1
+        input = fails_in_backward(input, RuntimeError(f"Subtraction, the `-` operator, with a bool tensor is not "
+                                                      f"supported. {_MASK_HINT}"))
     return _binary(Pow, "pow", input, exponent)
 
 
@@ -323,7 +373,7 @@ _SQRT_PI = math.sqrt(math.pi)
 UNARY_OPS: dict[str, tuple[Any, Any, str | None, bool, str]] = {
     # uses=None: the "derivative" maps the incoming gradient directly
     "neg": (np.negative, lambda xp, g: -g, None, True, "-input."),
-    "sign": (np.sign, lambda xp, g: xp.zeros_like(g), None, True, "sign(input); gradient 0 everywhere."),
+    "sign": (lambda x: x.copy() if x.dtype == np.bool_ else np.sign(x), lambda xp, g: xp.zeros_like(g), None, True, "sign(input); gradient 0 everywhere."),
     "abs": (np.abs, lambda xp, x: xp.sign(x), "input", True, "|input|; gradient sign(input), 0 at 0."),
     "relu": (lambda x: np.maximum(x, 0).astype(x.dtype, copy=False), lambda xp, out: out > 0, "output", True,
              "max(input, 0); gradient 0 at 0."),
@@ -386,7 +436,7 @@ def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001 - torch'
         return _round_half_even(input)
     check_tensor(input, "round")
     if not input.dtype.is_floating_point:
-        raise NotImplementedError(f'"round_cpu" not implemented for \'{input.dtype.scalar_type}\'')
+        raise kernel_not_implemented("round_cpu", input.dtype)
     scale = 10.0 ** builtins.abs(decimals)
     if decimals > 0:
         return _round_half_even(input * scale) / scale
@@ -473,7 +523,7 @@ def where(condition: Tensor, input: Any = None, other: Any = None) -> Any:
     if input is None and other is None:
         return tuple(Tensor._make(i) for i in np.nonzero(condition._data))
     if condition.dtype is not _dtype.bool_:
-        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype {condition.dtype.name}")
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype {condition.dtype.scalar_type}")
     dt = _dtype.result_type(input, other)
     a, b = operand(input, dt), operand(other, dt)
     broadcast_shapes_for("where", condition.shape, a.shape, b.shape)
@@ -534,7 +584,7 @@ def _logical(npfn: Any, name: str, bitwise: bool = False) -> Any:
         dt = _dtype.result_type(input, other)
         a, b = operand(input, dt), operand(other, dt)
         if bitwise and dt.is_floating_point:
-            raise RuntimeError(f"\"{name}\" not implemented for '{dt.name}'")
+            raise kernel_not_implemented(f"{name}_cpu", dt)
         out = npfn(a._data.astype(dt.np, copy=False), b._data.astype(dt.np, copy=False))
         return Tensor._make(np.asarray(out))
 
@@ -555,11 +605,19 @@ def logical_not(input: Tensor) -> Tensor:
     return Tensor._make(np.logical_not(check_tensor(input, "logical_not")._data))
 
 
-@export(methods=("bitwise_not", "__invert__"))
+@export(methods=("bitwise_not",))
 def bitwise_not(input: Tensor) -> Tensor:
-    if input.dtype.is_floating_point:
-        raise RuntimeError(f"\"bitwise_not\" not implemented for '{input.dtype.name}'")
+    if check_tensor(input, "bitwise_not").dtype.is_floating_point:
+        raise kernel_not_implemented("bitwise_not_cpu", input.dtype)
     return Tensor._make(np.invert(input._data))
+
+
+@export("__invert__", function=False)
+def _invert(self: Tensor) -> Tensor:
+    """``~x``: torch's Python operator refuses floats before reaching the kernel."""
+    if self.dtype.is_floating_point:
+        raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
+    return bitwise_not(self)
 
 
 @export(methods=("isnan",))
@@ -592,7 +650,16 @@ def equal(input: Tensor, other: Tensor) -> bool:
 @export(methods=("lerp",))
 def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
     """input + weight * (end - input), with torch's two-sided formula: from ``end`` when weight >= 0.5,
-    so weight 1 gives ``end`` exactly."""
+    so weight 1 gives ``end`` exactly. ``end`` (and a weight tensor of one or more dims) must have
+    ``input``'s dtype, which must be floating."""
+    check_tensor(input, "lerp"), check_tensor(end, "lerp", "end")
+    operands = [("end", end)] + ([("weight", weight)] if isinstance(weight, Tensor) and weight.ndim else [])
+    for arg, t in operands:
+        if t.dtype is not input.dtype:
+            raise RuntimeError(f"expected dtype {input.dtype.c_type} for `{arg}` but got dtype {t.dtype.c_type}")
+    if not input.dtype.is_floating_point:
+        raise kernel_not_implemented("lerp_kernel_tensor" if isinstance(weight, Tensor) else "lerp_kernel_scalar",
+                                     input.dtype)
     diff = sub(end, input)
     if isinstance(weight, Tensor):
         return where(lt(globals()["abs"](weight), 0.5), add(input, mul(weight, diff)), sub(end, mul(diff, sub(1, weight))))
@@ -605,6 +672,10 @@ def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
 # Python operators
 # ---------------------------------------------------------------------------------------------
 def _install_operators() -> None:
+    def positive(self: Tensor) -> Tensor:
+        refuse_bool("positive", self)  # +x is x itself, but torch refuses bool
+        return self
+
     def rsub(self: Tensor, other: Any) -> Tensor:
         return sub(other, self)
 
@@ -630,7 +701,7 @@ def _install_operators() -> None:
         "__add__": add, "__radd__": lambda s, o: add(o, s), "__sub__": sub, "__rsub__": rsub,
         "__mul__": mul, "__rmul__": lambda s, o: mul(o, s), "__truediv__": div, "__rtruediv__": rdiv,
         "__pow__": pow, "__rpow__": rpow, "__neg__": globals()["neg"], "__abs__": globals()["abs"],
-        "__pos__": lambda s: s, "__floordiv__": floordiv, "__rfloordiv__": rfloordiv,
+        "__pos__": positive, "__floordiv__": floordiv, "__rfloordiv__": rfloordiv,
         "__mod__": mod, "__rmod__": rmod,
     }
     for name, fn in table.items():
@@ -660,6 +731,9 @@ def _install_operators() -> None:
         return self._assign(add(self, mul(t1, t2), alpha=value), "addcmul_")
 
     def addcdiv_(self: Tensor, t1: Tensor, t2: Tensor, *, value: Any = 1) -> Tensor:
+        if isinstance(t2, Tensor) and not t2.dtype.is_floating_point:  # torch's d/dt1 is value / t2 in t2's dtype
+            t1 = fails_in_backward(t1, RuntimeError(f"result type Float can't be cast to the desired output type "
+                                                    f"{t2.dtype.scalar_type}"))
         return self._assign(add(self, div(t1, t2), alpha=value), "addcdiv_")
 
     def lerp_(self: Tensor, end: Tensor, weight: Any) -> Tensor:

@@ -9,10 +9,11 @@ import numpy as np
 
 from .. import _dtype
 from ..autograd.function import Op
+from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.graph import Context
 from ..tensor import Tensor
 from ._registry import export
-from ._util import broadcast_shapes_for, check_tensor, shape_str, sum_to
+from ._util import broadcast_shapes_for, check_tensor, kernel_not_implemented, shape_str, sum_to
 
 
 class Matmul(Op):
@@ -79,24 +80,57 @@ def _matmul_check(a: Tensor, b: Tensor) -> None:
                            f"but got: [{n}, {k_b}].")
 
 
-def _promote(op: str, a: Tensor, b: Tensor) -> _dtype.dtype:
-    if a.dtype is not b.dtype:
-        raise RuntimeError(
-            f"{op}: expected m1 and m2 to have the same dtype, but got: {a.dtype.c_type} != {b.dtype.c_type}"
-        )
-    return a.dtype
+def _matmul_kernel(a: Tensor, b: Tensor) -> tuple[str, Tensor, Tensor]:
+    """The kernel torch's matmul dispatches to, with its (first, second) operands: dot (1-D @ 1-D),
+    addmv (matrix @ vector), mm (2-D, or batched @ matrix folded to 2-D) or bmm (batched). A matrix or
+    vector ``a`` that requires grad times a batched ``b`` is folded the other way: b^T @ a^T."""
+    if a.ndim == 1 and b.ndim == 1:
+        return "dot", a, b
+    if b.ndim == 1:
+        return "addmv", a, b
+    if b.ndim == 2:
+        return "mm", a, b
+    if a.ndim <= 2 and a.requires_grad and is_grad_enabled():
+        return ("addmv", b, a) if a.ndim == 1 else ("mm", b, a)
+    if b.ndim == 3 and b.shape[0] == 1 and math.prod(a.shape[:-2]) != 1 and b.requires_grad and is_grad_enabled():
+        return "mm", a, b  # a batch-1 ``b`` that requires grad is squeezed and ``a`` folded
+    return "bmm", a, b
+
+
+#: the CPU kernel names torch reports for a bool product
+_BOOL_KERNELS = {"dot": "dot", "addmv": "addmv_impl_cpu", "mm": "addmm_impl_cpu_", "bmm": "bmm"}
+
+
+def _matmul_dtype(a: Tensor, b: Tensor) -> _dtype.dtype:
+    """The result dtype of ``a @ b``, or torch's error for mixed or bool dtypes, worded by the kernel
+    torch dispatches to (bmm returns early, promoting, when an operand is empty)."""
+    kernel, first, second = _matmul_kernel(a, b)
+    x, y = first.dtype, second.dtype
+    if kernel == "bmm" and (a.numel() == 0 or b.numel() == 0):
+        return _dtype.result_type(a, b)
+    if kernel == "bmm" and x is _dtype.bool_:  # bmm dispatches on its first operand before comparing dtypes
+        raise kernel_not_implemented("bmm", x)
+    if x is y:
+        if x is _dtype.bool_:
+            raise kernel_not_implemented(_BOOL_KERNELS[kernel], x)
+        return x
+    if kernel == "dot":
+        raise RuntimeError(f"dot : expected both vectors to have same dtype, but found {x.scalar_type} and {y.scalar_type}")
+    if kernel == "addmv":
+        raise RuntimeError(f"addmv input tensors must have the same dtype, but got {y.scalar_type}, {x.scalar_type}, "
+                           f"and {y.scalar_type}")
+    if kernel == "mm":
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {x.c_type} != {y.c_type}")
+    raise RuntimeError(f"expected scalar type {x.scalar_type} but found {y.scalar_type}")
 
 
 @export(methods=("matmul", "__matmul__"))
 def matmul(input: Tensor, other: Tensor) -> Tensor:
     """Matrix product with torch's rules for 1-D and batched operands."""
     check_tensor(input, "matmul"), check_tensor(other, "matmul", "other")
-    _promote("matmul", input, other)
+    dt = _matmul_dtype(input, other)
     _matmul_check(input, other)
-    if input.dtype.name == "bool":  # torch has no boolean matrix product
-        kernel = "dot" if input.ndim == 1 and other.ndim == 1 else "addmm_impl_cpu_"
-        raise NotImplementedError(f'"{kernel}" not implemented for \'Bool\'')
-    return Matmul.apply(input, other)
+    return Matmul.apply(input.to(dt), other.to(dt))
 
 
 export("__rmatmul__", function=False)(lambda self, other: matmul(other, self))
@@ -149,7 +183,8 @@ def outer(input: Tensor, vec2: Tensor) -> Tensor:
         raise RuntimeError(f"outer: expected 1D tensors, got {input.ndim}D and {vec2.ndim}D")
     from .shape import reshape
 
-    return matmul(reshape(input, (-1, 1)), reshape(vec2, (1, -1)))
+    dt = _dtype.result_type(input, vec2)  # outer promotes, unlike matmul
+    return matmul(reshape(input.to(dt), (-1, 1)), reshape(vec2.to(dt), (1, -1)))
 
 
 class Svdvals(Op):

@@ -92,7 +92,7 @@ def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = 
     if not input.dtype.is_floating_point:
         raise RuntimeError(
             "mean(): could not infer output dtype. Input dtype must be either a floating point or "
-            f"complex dtype. Got: {input.dtype.name.capitalize()}"
+            f"complex dtype. Got: {input.dtype.scalar_type}"
         )
     return Mean.apply(input, axes=dims(dim, input.ndim, "mean"), keepdim=keepdim)
 
@@ -169,7 +169,7 @@ def _var_args(name: str, input: Tensor, dim: Any, unbiased: Any, keepdim: bool, 
     if isinstance(dim, bool):  # var(x, False) is var(x, unbiased=False)
         unbiased, dim = dim, None
     if not input.dtype.is_floating_point:
-        raise RuntimeError(f"{name}(): input dtype should be either floating point or complex. Got {input.dtype.name} instead.")
+        raise RuntimeError("std and var only support floating point and complex dtypes")
     return dims(dim, input.ndim, name), _correction(unbiased, correction)
 
 
@@ -351,10 +351,11 @@ def amin(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
 
 
 def _argext(name: str, largest: bool, input: Tensor, dim: Any, keepdim: bool) -> Tensor:
-    check_tensor(input, name)
+    if check_tensor(input, name).dtype is _dtype.bool_:
+        raise RuntimeError(f"{name}(): does not support bool input")
     if dim is None:
         if input.numel() == 0:
-            raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
+            raise IndexError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
         out = np.asarray(_arg_extreme(input._data.reshape(-1), None, largest), dtype=np.int64)
         return Tensor._make(out.reshape([1] * input.ndim) if keepdim else out)
     axis = _wrap_dim(dim, input.ndim, name)
@@ -467,7 +468,7 @@ def vector_norm(x: Tensor, ord: float = 2, dim: Any = None, keepdim: bool = Fals
         x = x.to(_dtype.as_dtype(dtype))
     if not x.dtype.is_floating_point:
         raise RuntimeError(
-            f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got {x.dtype.name.capitalize()}"
+            f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got {x.dtype.scalar_type}"
         )
     axes = dims(dim, x.ndim, "linalg.vector_norm")
     if math.isinf(ord) and x.numel() == 0:

@@ -209,3 +209,154 @@ def test_autograd_messages_name_the_element():
                                            r"minigrad\.Size\(\[5\]\) and output\[0\] has a shape of "
                                            r"minigrad\.Size\(\[3\]\)\.$"):
         (x * 2).backward(torch.ones(5))
+
+
+F = torch.nn.functional
+_B, _L, _F32, _F64 = torch.bool, torch.int64, torch.float32, torch.float64
+_MASK = r"If you are trying to invert a mask, use the `~` or `logical_not\(\)` operator instead\."
+
+
+def _bools() -> "torch.Tensor":
+    return torch.tensor([True, False])
+
+
+def _ints() -> "torch.Tensor":
+    return torch.tensor([1, 2])
+
+
+def _pow_bool_exponent_backward() -> None:
+    x = torch.tensor([2.0, 3.0], requires_grad=True)
+    torch.pow(x, _bools()).sum().backward()
+
+
+def _huber_backward(input_dtype: "torch.dtype", target_dtype: "torch.dtype", input_grad: bool) -> None:
+    x = torch.tensor([-0.75], dtype=input_dtype, requires_grad=input_grad)
+    y = torch.tensor([0.75], dtype=target_dtype, requires_grad=not input_grad)
+    F.huber_loss(x, y, delta=0.5).backward()
+
+
+def _addcdiv_integer_divisor_backward() -> None:
+    t1 = torch.ones(2, dtype=torch.float64, requires_grad=True)
+    torch.ones(2, dtype=torch.float64).addcdiv_(t1, torch.tensor([2, 2])).sum().backward()
+
+
+# (call, torch 2.13's exception class, its message; minigrad may add an op prefix / parenthesised suffix)
+DTYPE_ERRORS = [
+    (lambda: _bools() - _bools(), RuntimeError,
+     r"Subtraction, the `-` operator, with two bool tensors is not supported\. Use the `\^` or `logical_xor\(\)` "
+     r"operator instead\.$"),
+    (lambda: _bools() - torch.ones(2), RuntimeError,
+     r"Subtraction, the `-` operator, with a bool tensor is not supported\. " + _MASK + "$"),
+    (lambda: 1 - _bools(), RuntimeError, r"with a bool tensor is not supported\. " + _MASK + "$"),
+    (_pow_bool_exponent_backward, RuntimeError, r"with a bool tensor is not supported\. " + _MASK + "$"),
+    (lambda: -_bools(), RuntimeError,
+     r"Negation, the `-` operator, on a bool tensor is not supported\. " + _MASK + "$"),
+    (lambda: +_bools(), RuntimeError, r"The `\+` operator, on a bool tensor is not supported\.$"),
+    (lambda: _bools().abs(), NotImplementedError, r"\"abs_cpu\" not implemented for 'Bool'$"),
+    (lambda: _bools().floor(), NotImplementedError, r"\"floor_vml_cpu\" not implemented for 'Bool'$"),
+    (lambda: _bools().ceil(), NotImplementedError, r"\"ceil_vml_cpu\" not implemented for 'Bool'$"),
+    (lambda: _bools().round(), NotImplementedError, r"\"round_vml_cpu\" not implemented for 'Bool'$"),
+    (lambda: _bools().round(decimals=1), NotImplementedError, r"\"round_cpu\" not implemented for 'Bool'$"),
+    (lambda: torch.relu(_bools()), RuntimeError, r"Boolean inputs not supported for relu$"),
+    (lambda: F.hardtanh(_bools()), RuntimeError, r"Bool inputs not supported for hardtanh$"),
+    (lambda: torch.argmax(_bools()), RuntimeError, r"argmax\(\): does not support bool input$"),
+    (lambda: torch.argmin(torch.ones(0, dtype=_L)), IndexError,
+     r"argmin\(\): Expected reduction dim to be specified for input\.numel\(\) == 0\.$"),
+    (lambda: _ints().pow(-1), RuntimeError, r"Integers to negative integer powers are not allowed\.$"),
+    (lambda: torch.where(torch.ones(2), torch.ones(2), torch.ones(2)), RuntimeError,
+     r"where expected condition to be a boolean tensor, but got a tensor with dtype Float$"),
+    (lambda: torch.mean(_ints()), RuntimeError,
+     r"mean\(\): could not infer output dtype\. Input dtype must be either a floating point or complex dtype\. "
+     r"Got: Long$"),
+    (lambda: torch.var(_ints()), RuntimeError, r"std and var only support floating point and complex dtypes$"),
+    (lambda: torch.linalg.vector_norm(_ints()), RuntimeError,
+     r"linalg\.vector_norm: Expected a floating point or complex tensor as input\. Got Long$"),
+    (lambda: torch.bitwise_and(torch.ones(2, dtype=_F64), _ints()), NotImplementedError,
+     r"\"bitwise_and_cpu\" not implemented for 'Double'$"),
+    (lambda: torch.bitwise_not(torch.ones(2)), NotImplementedError, r"\"bitwise_not_cpu\" not implemented for 'Float'$"),
+    (lambda: ~torch.ones(2), TypeError, r"~ \(operator\.invert\) is only implemented on integer and Boolean-type tensors$"),
+    (lambda: torch.softmax(torch.ones(2, 2, dtype=_L), 0), NotImplementedError,
+     r"\"softmax_kernel_impl\" not implemented for 'Long'$"),
+    (lambda: torch.log_softmax(torch.ones(2, 2, dtype=_L), 1), NotImplementedError,
+     r"\"log_softmax_lastdim_kernel_impl\" not implemented for 'Long'$"),
+    # matmul's wording follows the kernel torch dispatches to
+    (lambda: torch.ones(0, dtype=_L) @ torch.ones(0, dtype=_F64), RuntimeError,
+     r"dot : expected both vectors to have same dtype, but found Long and Double$"),
+    (lambda: torch.mv(torch.ones(2, 2, dtype=_L), torch.ones(2, dtype=_F64)), RuntimeError,
+     r"addmv input tensors must have the same dtype, but got Double, Long, and Double$"),
+    (lambda: torch.ones(2, 2, 2, dtype=_L) @ torch.ones(2, 2, dtype=_F64), RuntimeError,
+     r"expected m1 and m2 to have the same dtype, but got: long int != double$"),
+    (lambda: torch.ones(2, 2, dtype=_F64) @ torch.ones(2, 2, 2, dtype=_L), RuntimeError,
+     r"expected scalar type Double but found Long$"),
+    (lambda: torch.ones(2, dtype=_F64, requires_grad=True) @ torch.ones(1, 1, 2, 4, dtype=_B), RuntimeError,
+     r"addmv input tensors must have the same dtype, but got Double, Bool, and Double$"),
+    (lambda: torch.ones(3, 4, 3) @ torch.ones(1, 3, 3, dtype=_F64, requires_grad=True), RuntimeError,
+     r"expected m1 and m2 to have the same dtype, but got: float != double$"),
+    (lambda: torch.bmm(torch.ones(3, 1, 2, dtype=_B), torch.ones(3, 2, 1, dtype=_F64)), NotImplementedError,
+     r"\"bmm\" not implemented for 'Bool'$"),
+    (lambda: torch.mm(torch.ones(1, 2, dtype=_B), torch.ones(2, 1, dtype=_B)), NotImplementedError,
+     r"\"addmm_impl_cpu_\" not implemented for 'Bool'$"),
+    (lambda: F.linear(torch.ones(1, 3, dtype=_F64), torch.ones(2, 3, dtype=_L), torch.ones(2, dtype=_F64)),
+     RuntimeError, r"self and mat2 must have the same dtype, but got Double and Long$"),
+    (lambda: F.linear(torch.ones(1, 3, dtype=_L), torch.ones(2, 3, dtype=_F64), torch.ones(2, dtype=_F64)),
+     RuntimeError, r"mat1 and mat2 must have the same dtype, but got Long and Double$"),
+    (lambda: torch.lerp(torch.tensor(1), torch.tensor(1.0, dtype=_F64), torch.tensor(1.0, dtype=_F64)),
+     RuntimeError, r"expected dtype long int for `end` but got dtype double$"),
+    (lambda: torch.ones(1).lerp_(torch.ones(1, dtype=_F64), 0.5), RuntimeError,
+     r"expected dtype float for `end` but got dtype double$"),
+    (lambda: torch.lerp(torch.ones(1), torch.ones(1), torch.tensor([1])), RuntimeError,
+     r"expected dtype float for `weight` but got dtype long int$"),
+    (lambda: torch.lerp(_ints(), _ints(), 0.5), NotImplementedError, r"\"lerp_kernel_scalar\" not implemented for 'Long'$"),
+    (lambda: _ints().add_(torch.ones(2, dtype=_F64)), RuntimeError,
+     r"result type Double can't be cast to the desired output type Long$"),
+    # losses
+    (lambda: F.binary_cross_entropy(torch.tensor(0), torch.tensor(0.5, dtype=_F64)), RuntimeError,
+     r"Found dtype Double but expected Long$"),
+    (lambda: F.binary_cross_entropy(_ints(), _ints()), NotImplementedError,
+     r"\"binary_cross_entropy\" not implemented for 'Long'$"),
+    (lambda: F.binary_cross_entropy_with_logits(torch.tensor(-1.0), torch.tensor(True)), RuntimeError,
+     r"Subtraction, the `-` operator, with two bool tensors is not supported\."),
+    (lambda: F.binary_cross_entropy_with_logits(torch.tensor(1), torch.tensor(1.0)), NotImplementedError,
+     r"\"log_sigmoid_cpu\" not implemented for 'Long'$"),
+    (lambda: F.nll_loss(torch.ones(0, 1, dtype=_L), torch.ones(0, dtype=_L)), NotImplementedError,
+     r"\"nll_loss_out_frame\" not implemented for 'Long'$"),
+    (lambda: F.huber_loss(torch.tensor(0), torch.tensor(0.0, dtype=_F64)), RuntimeError,
+     r"result type Double can't be cast to the desired output type Long$"),
+    (lambda: F.huber_loss(torch.tensor(0), torch.tensor(0)), NotImplementedError, r"\"huber_cpu\" not implemented for 'Long'$"),
+    (lambda: _huber_backward(_F64, _F32, True), RuntimeError, r"Found dtype Float but expected Double$"),
+    (lambda: _huber_backward(_F64, _F32, False), RuntimeError, r"Found dtype Double but expected Float$"),
+    (lambda: _huber_backward(_F32, _F64, True), RuntimeError, r"Found dtype Double but expected Float$"),
+    (_addcdiv_integer_divisor_backward, RuntimeError, r"result type Float can't be cast to the desired output type Long$"),
+    (lambda: F.l1_loss(_bools(), torch.ones(2, dtype=_F64)), RuntimeError,
+     r"with a bool tensor is not supported\. " + _MASK + "$"),
+    (lambda: F.multi_margin_loss(torch.tensor([[0]]), torch.tensor([0])), NotImplementedError,
+     r"\"multi_margin_loss_cpu_kernel\" not implemented for 'Long'$"),
+    (lambda: F.multi_margin_loss(torch.tensor([[1.6]], dtype=_F64), torch.tensor([0]), weight=torch.tensor([100])),
+     RuntimeError, r"expected scalar type Double but found Long$"),
+    (lambda: F.hinge_embedding_loss(torch.tensor(0), torch.tensor(1.0, dtype=_F64)), RuntimeError,
+     r"mean\(\): could not infer output dtype\. Input dtype must be either a floating point or complex dtype\. "
+     r"Got: Long$"),
+]
+
+
+@pytest.mark.parametrize(("call", "cls", "pattern"), DTYPE_ERRORS, ids=[str(i) for i in range(len(DTYPE_ERRORS))])
+def test_dtype_errors_match_torch(call, cls, pattern):  # noqa: ANN001
+    with pytest.raises(cls, match=pattern):
+        call()
+
+
+def test_dtypes_torch_accepts():
+    # each result written in from torch 2.13
+    assert torch.tensor([True, False]).sign().tolist() == [True, False]
+    assert (torch.tensor([0, 1, -1, 2, -1]) ** torch.tensor([-1, -1, -1, -1, -2])).tolist() == [0, 1, -1, 0, 1]
+    assert (3 ** torch.tensor([-2, -1, 0, 1])).tolist() == [0, 0, 1, 3]
+    assert F.hardtanh(torch.tensor(5)).item() == 1 and F.relu6(torch.tensor(7)).dtype is torch.int64
+    assert torch.softmax(torch.ones(0, dtype=torch.int64), 0).dtype is torch.int64
+    assert F.dropout(torch.tensor([True, True]), p=1.0).tolist() == [False, False]
+    assert torch.outer(torch.tensor([1, 2]), torch.ones(2, dtype=torch.float64)).dtype is torch.float64
+    assert torch.bmm(torch.ones(0, 3, 2, dtype=torch.bool), torch.ones(0, 2, 1, dtype=torch.float64)).shape == (0, 3, 1)
+    assert F.huber_loss(torch.tensor([-0.75]), torch.tensor([0.75], dtype=torch.float64)).dtype is torch.float32
+    out = torch.ones(2).addcmul_(torch.ones(2, dtype=torch.float64), torch.ones(2, dtype=torch.float64))
+    assert out.dtype is torch.float32 and out.tolist() == [2.0, 2.0]
+    loss = F.hinge_embedding_loss(torch.tensor([0, 3, -2, 1]), torch.tensor([-1, -1, 1, 0]), margin=1.5, reduction="none")
+    assert loss.tolist() == [1, 0, -2, 1] and loss.dtype is torch.int64

@@ -359,7 +359,7 @@ def test_binary_cross_entropy(pyw: tuple[np.ndarray, ...], reduction: str, weigh
 def test_binary_cross_entropy_clamps_log_at_minus_100() -> None:
     out = F.binary_cross_entropy(torch.tensor([0.0, 1.0, 0.0]), torch.tensor([1.0, 0.0, 0.0]), reduction="none")
     assert out.tolist() == [100.0, 100.0, 0.0]
-    g = grad_of(lambda a: F.binary_cross_entropy(a, torch.tensor([1.0, 0.0]), reduction="sum"), np.array([0.0, 1.0]))
+    g = grad_of(lambda a: F.binary_cross_entropy(a, torch.tensor([1.0, 0.0], dtype=torch.float64), reduction="sum"), np.array([0.0, 1.0]))
     eps = float(np.float32(1e-12))  # torch's epsilon in the denominator max(x (1 - x), eps)
     np.testing.assert_allclose(g, [-1 / eps, 1 / eps], rtol=1e-15)
 
