@@ -333,7 +333,7 @@ def cross_entropy(
     _check_tensor(input, "cross_entropy", "input")
     _check_tensor(target, "cross_entropy", "target")
     reduction = _reduction(reduction, size_average, reduce)
-    if not 0.0 <= label_smoothing <= 1.0:
+    if label_smoothing > 1.0:  # torch accepts a negative value and smooths nothing
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     class_dim = 0 if input.ndim == 1 else 1
     if input.shape == target.shape:

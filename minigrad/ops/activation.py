@@ -81,14 +81,14 @@ class LogSoftmax(Op):
 def softmax(input: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
     """exp(x) / sum(exp(x)) along ``dim``, shifted by the max for stability."""
     x = _float_input("softmax", input, dtype)
-    return Softmax.apply(x, axis=_softmax_dim("softmax", x, dim) if x.ndim else 0)
+    return Softmax.apply(x, axis=_softmax_dim("softmax", x, dim) % max(x.ndim, 1))
 
 
 @export(methods=("log_softmax",))
 def log_softmax(input: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
     """x - logsumexp(x) along ``dim``; finite for inputs of magnitude 1e4."""
     x = _float_input("log_softmax", input, dtype)
-    return LogSoftmax.apply(x, axis=_softmax_dim("log_softmax", x, dim) if x.ndim else 0)
+    return LogSoftmax.apply(x, axis=_softmax_dim("log_softmax", x, dim) % max(x.ndim, 1))
 
 
 class LeakyRelu(Op):
@@ -223,7 +223,7 @@ def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """x * Phi(x) (exact, via erf) or its tanh approximation."""
     if approximate not in ("none", "tanh"):
-        raise RuntimeError(f"approximate argument must be either none or tanh, got {approximate!r}")
+        raise RuntimeError("approximate argument must be either none or tanh.")
     return _activation("gelu", Gelu, input, approximate=approximate)
 
 

@@ -531,6 +531,7 @@ def _logical(npfn: Any, name: str, bitwise: bool = False) -> Any:
         a, b = operand(input, dt), operand(other, dt)
         if bitwise and dt.is_floating_point:
             raise RuntimeError(f"\"{name}\" not implemented for '{dt.name}'")
+        broadcast_shapes_for(name, a.shape, b.shape)
         out = npfn(a._data.astype(dt.np, copy=False), b._data.astype(dt.np, copy=False))
         return Tensor._make(np.asarray(out))
 
@@ -589,6 +590,7 @@ def equal(input: Tensor, other: Tensor) -> bool:
 def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
     """input + weight * (end - input), with torch's two-sided formula: from ``end`` when weight >= 0.5,
     so weight 1 gives ``end`` exactly."""
+    broadcast_shapes_for("lerp", *(t.shape for t in (input, end, weight) if isinstance(t, Tensor)))
     diff = sub(end, input)
     if isinstance(weight, Tensor):
         return where(lt(globals()["abs"](weight), 0.5), add(input, mul(weight, diff)), sub(end, mul(diff, sub(1, weight))))
@@ -652,9 +654,11 @@ def _install_operators() -> None:
         export(name, function=False)(inplace(fn, name))
 
     def addcmul_(self: Tensor, t1: Tensor, t2: Tensor, *, value: Any = 1) -> Tensor:
+        broadcast_shapes_for("addcmul_", self.shape, t1.shape, t2.shape)
         return self._assign(add(self, mul(t1, t2), alpha=value), "addcmul_")
 
     def addcdiv_(self: Tensor, t1: Tensor, t2: Tensor, *, value: Any = 1) -> Tensor:
+        broadcast_shapes_for("addcdiv_", self.shape, t1.shape, t2.shape)
         return self._assign(add(self, div(t1, t2), alpha=value), "addcdiv_")
 
     def lerp_(self: Tensor, end: Tensor, weight: Any) -> Tensor:

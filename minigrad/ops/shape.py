@@ -240,7 +240,9 @@ def _check_seq(op: str, tensors: Sequence[Tensor]) -> list[Tensor]:
     if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
         raise TypeError(f"{op}(): argument 'tensors' must be tuple of Tensors, not {type(tensors).__name__}")
     if not tensors:
-        raise RuntimeError(f"{op}(): expected a non-empty list of Tensors")
+        if op == "cat":  # torch's Python-level check of cat/concat/concatenate
+            raise ValueError("minigrad.cat(): expected a non-empty list of Tensors")
+        raise RuntimeError(f"{op} expects a non-empty TensorList")
     for i, t_ in enumerate(tensors):
         check_tensor(t_, op, f"tensors[{i}]")
     return list(tensors)
