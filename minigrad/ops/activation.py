@@ -112,14 +112,14 @@ class Elu(Op):
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, alpha: float) -> np.ndarray:
         out = np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0))).astype(x.dtype, copy=False)
-        ctx.save_for_backward(x, out)
+        ctx.save_for_backward(x)  # the input only, as torch: modifying the output in place stays legal
         ctx.alpha = alpha
         return out
 
     @staticmethod
     def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
-        x, out = ctx.saved_tensors
-        return (np.where(x > 0, g, g * (out + ctx.alpha)).astype(g.dtype, copy=False),)
+        (x,) = ctx.saved_tensors
+        return (np.where(x > 0, g, g * ctx.alpha * np.exp(np.minimum(x, 0))).astype(g.dtype, copy=False),)
 
 
 _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)

@@ -330,6 +330,10 @@ def min(input: Tensor, dim: Any = None, keepdim: bool = False, *, other: Any = N
 
 def _amax_amin(name: str, largest: bool, input: Tensor, dim: Any, keepdim: bool) -> Tensor:
     check_tensor(input, name)
+    if input.ndim and dim is not None:  # torch checks each dim in turn: its range, then its size (as given)
+        for d in [dim] if isinstance(dim, (int, np.integer)) else dim:
+            if input.shape[_wrap_dim(int(d), input.ndim, name)] == 0:
+                raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
     axes = dims(dim if dim != () else None, input.ndim, name)
     if input.numel() == 0 and axes is None:
         raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
