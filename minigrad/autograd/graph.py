@@ -58,16 +58,18 @@ class Context:
             raise RuntimeError(FREED_MESSAGE)
         for box, version, what in self._versions:
             if box[0] != version:
-                node = self._node.name() if self._node is not None else "an op"
                 from .._dtype import from_numpy_dtype
 
                 origin = what[2]() if len(what) > 2 else ""
+                hint = ("the backtrace further above shows the operation that failed to compute its gradient. The "
+                        "variable in question was changed in there or anywhere later. Good luck!"
+                        if anomaly_mode.is_anomaly_enabled() else
+                        "enable anomaly detection to find the operation that failed to compute its gradient, with "
+                        "minigrad.autograd.set_detect_anomaly(True, check_nan=False).")
                 raise RuntimeError(
                     "one of the variables needed for gradient computation has been modified by an "
                     f"inplace operation: [minigrad.{from_numpy_dtype(what[0]).scalar_type}Tensor {list(what[1])}]"
-                    f"{origin} is at version {box[0]}; expected version {version} instead. Hint: enable anomaly "
-                    "detection to find the operation that failed to compute its gradient, with "
-                    "minigrad.autograd.set_detect_anomaly(True, check_nan=False)."
+                    f"{origin} is at version {box[0]}; expected version {version} instead. Hint: {hint}"
                 )
         return self._saved
 
