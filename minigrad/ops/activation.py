@@ -36,8 +36,8 @@ class Softmax(Op):
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, axis: int) -> np.ndarray:
-        if x.ndim == 0:
-            out = np.ones_like(x)
+        if x.ndim == 0:  # x - max(x) is x - x: nan for an infinite x, as in torch
+            out = np.exp(x - x) / np.exp(x - x)
         else:
             z = np.exp(x - np.max(x, axis=axis, keepdims=True)) if x.size else x.copy()
             out = z / np.sum(z, axis=axis, keepdims=True)
@@ -48,9 +48,8 @@ class Softmax(Op):
     @staticmethod
     def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
         (out,) = ctx.saved_tensors
-        if out.ndim == 0:
-            return (np.zeros_like(g),)
-        return (out * (g - np.sum(g * out, axis=ctx.axis, keepdims=True)),)
+        axis = ctx.axis if out.ndim else None
+        return (out * (g - np.sum(g * out, axis=axis, keepdims=True)),)
 
 
 class LogSoftmax(Op):
@@ -58,8 +57,8 @@ class LogSoftmax(Op):
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, axis: int) -> np.ndarray:
-        if x.ndim == 0:
-            out = np.zeros_like(x)
+        if x.ndim == 0:  # x - logsumexp(x) is x - x: nan for an infinite x, as in torch
+            out = x - x
         elif x.size == 0:
             out = x.copy()
         else:
@@ -72,9 +71,8 @@ class LogSoftmax(Op):
     @staticmethod
     def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
         (out,) = ctx.saved_tensors
-        if out.ndim == 0:
-            return (np.zeros_like(g),)
-        return (g - np.exp(out) * np.sum(g, axis=ctx.axis, keepdims=True),)
+        axis = ctx.axis if out.ndim else None
+        return (g - np.exp(out) * np.sum(g, axis=axis, keepdims=True),)
 
 
 @export(methods=("softmax",))

@@ -429,3 +429,4 @@ def test_anomaly_mode_names_the_failing_backward():
                                r"anywhere later\. Good luck!$"):
                 z.sum().backward()
     assert not torch.autograd.is_anomaly_enabled()
+

@@ -266,3 +266,15 @@ def test_float32_norm_of_a_tiny_scalar_given_a_dim_is_computed_not_shortcut(ord_
     y = torch.linalg.vector_norm(x, ord_, dim=dim)
     y.backward()
     assert y.item() == value and x.grad.item() == grad
+
+
+@pytest.mark.parametrize("value", [float("-inf"), float("inf"), float("nan"), 2.5])
+def test_softmax_of_a_scalar(value):
+    # torch 2.13: x - max(x) is x - x, so an infinite scalar gives nan (values and gradients); others 1 and 0
+    x = torch.tensor(value, requires_grad=True)
+    soft, log_soft = torch.softmax(x, 0), torch.log_softmax(x, 0)
+    finite = np.isfinite(value)
+    assert (soft.item() == 1.0) if finite else np.isnan(soft.item())
+    assert (log_soft.item() == 0.0) if finite else np.isnan(log_soft.item())
+    (soft + log_soft).backward()
+    assert (x.grad.item() == 0.0) if finite else np.isnan(x.grad.item())
