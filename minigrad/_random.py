@@ -39,9 +39,14 @@ def initial_seed() -> int:
     return _seed
 
 
-def rng(generator: Generator | None = None) -> np.random.Generator:
-    """The NumPy generator to draw from: the given one or the global one."""
-    return generator.rng if generator is not None else default_generator.rng
+def rng(generator: Generator | None = None, op: str = "random") -> np.random.Generator:
+    """The NumPy generator to draw from: the given one or the global one (``op`` names the caller in
+    torch's TypeError for a generator of the wrong type)."""
+    if generator is None:
+        return default_generator.rng
+    if not isinstance(generator, Generator):
+        raise TypeError(f"{op}(): argument 'generator' must be minigrad.Generator, not {type(generator).__name__}")
+    return generator.rng
 
 
 default_generator = Generator()

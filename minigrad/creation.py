@@ -182,13 +182,13 @@ def _random_tensor(arr: np.ndarray, dtype: Any, requires_grad: bool) -> Tensor:
 @on_cpu
 def rand(*size: Any, generator: _random.Generator | None = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """Uniform [0, 1) samples from minigrad's generator (streams differ from torch's)."""
-    return _random_tensor(_random.rng(generator).random(_shape_arg(size)), dtype, requires_grad)
+    return _random_tensor(_random.rng(generator, "rand").random(_shape_arg(size)), dtype, requires_grad)
 
 
 @on_cpu
 def randn(*size: Any, generator: _random.Generator | None = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples."""
-    return _random_tensor(_random.rng(generator).standard_normal(_shape_arg(size)), dtype, requires_grad)
+    return _random_tensor(_random.rng(generator, "randn").standard_normal(_shape_arg(size)), dtype, requires_grad)
 
 
 @on_cpu
@@ -199,13 +199,13 @@ def randint(low: int, high: int | None = None, size: Sequence[int] = (), *, gene
     if high is None:
         low, high = 0, low
     d = _dtype.as_dtype(dtype) if dtype is not None else _dtype.int64
-    return Tensor._make(_random.rng(generator).integers(low, high, size=tuple(size)).astype(d.np))
+    return Tensor._make(_random.rng(generator, "randint").integers(low, high, size=tuple(size)).astype(d.np))
 
 
 @on_cpu
 def randperm(n: int, *, generator: _random.Generator | None = None, dtype: Any = None, device: Any = None) -> Tensor:
     d = _dtype.as_dtype(dtype) if dtype is not None else _dtype.int64
-    return Tensor._make(_random.rng(generator).permutation(n).astype(d.np))
+    return Tensor._make(_random.rng(generator, "randperm").permutation(n).astype(d.np))
 
 
 def rand_like(input: Tensor, *, dtype: Any = None) -> Tensor:
@@ -230,7 +230,7 @@ def uniform_(self: Tensor, a: Any = 0.0, b: Any = 1.0, *, generator: Any = None)
     self._check_inplace("uniform_")
     if a > b:
         raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a:g} > to={b:g}")
-    self._data[...] = _random.rng(generator).uniform(a, b, self.shape)
+    self._data[...] = _random.rng(generator, "uniform_").uniform(a, b, self.shape)
     self._bump_version()
     return self
 
@@ -241,7 +241,7 @@ def normal_(self: Tensor, mean: Any = 0.0, std: Any = 1.0, *, generator: Any = N
     self._check_inplace("normal_")
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
-    self._data[...] = _random.rng(generator).normal(mean, std, self.shape)
+    self._data[...] = _random.rng(generator, "normal_").normal(mean, std, self.shape)
     self._bump_version()
     return self
 

@@ -19,6 +19,11 @@ def norm(x: Tensor, ord: Any = None, dim: Any = None, keepdim: bool = False, *, 
     a vector norm over one dim or a matrix norm over two (a 1-D or 2-D input when ``dim`` is None)."""
     if dim is not None and not isinstance(dim, (list, tuple)):
         dim = (dim,)
+    if dim is not None and len(dim) not in (1, 2):
+        raise RuntimeError(f"linalg.norm: If dim is specified, it must be of length 1 or 2. Got {list(dim)}")
+    if dim is None and ord is not None and x.ndim not in (1, 2):
+        raise RuntimeError(f"linalg.norm: If dim is not specified but ord is, the input must be 1D or 2D. "
+                           f"Got {x.ndim}D.")
     if ord is None:
         return vector_norm(x, 2, dim, keepdim, dtype=dtype)
     if isinstance(ord, str):

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .anomaly_mode import detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled, set_detect_anomaly
 from .function import Function, FunctionCtx
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .graph import Node, run_backward
@@ -15,8 +16,9 @@ if TYPE_CHECKING:
     from ..tensor import Tensor
 
 __all__ = [
-    "Function", "FunctionCtx", "Node", "backward", "enable_grad", "grad", "inference_mode",
-    "is_grad_enabled", "no_grad", "set_grad_enabled",
+    "Function", "FunctionCtx", "Node", "backward", "detect_anomaly", "enable_grad", "grad", "inference_mode",
+    "is_anomaly_check_nan_enabled", "is_anomaly_enabled", "is_grad_enabled", "no_grad", "set_detect_anomaly",
+    "set_grad_enabled",
 ]
 
 

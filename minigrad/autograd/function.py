@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import weakref
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -77,12 +79,34 @@ class Op:
         return out
 
 
+_BACKWARD_SUFFIX = re.compile(r"Backward\d*$")
+
+
+def _origin(t: Tensor, saver: Node | None) -> Any:
+    """What the in-place error says produced a saved tensor, as torch words it: a saved output names the op
+    that saved it, a saved input the op that last wrote it (its grad_fn when the error is raised); a leaf
+    names nothing. Evaluated only on error."""
+    ref = weakref.ref(t)
+
+    def describe() -> str:
+        live = ref()
+        node = saver if saver is not None else (live.grad_fn if live is not None else None)
+        if node is None:
+            return ""
+        output_nr = 0 if saver is not None or live is None else live._output_nr
+        op = _BACKWARD_SUFFIX.sub("", node.name())  # torch 2.13 names the op, "Add" for AddBackward0
+        return f", which is output {output_nr} of {op},"
+
+    return describe
+
+
 def _track_saved_versions(ctx: Context, inputs: tuple[Tensor, ...], out: Tensor) -> None:
     """Remember the version of every input/output whose buffer backward will read."""
     for value in ctx._saved:
         for t in (*inputs, out):
             if value is t._data:
-                ctx._versions.append((t._version, t._version[0], _describe(t)))
+                saver = ctx._node if t is out else None
+                ctx._versions.append((t._version, t._version[0], (*_describe(t), _origin(t, saver))))
                 break
 
 

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import traceback
+import warnings
 import weakref
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import anomaly_mode
 from .grad_mode import no_grad
 
 if TYPE_CHECKING:
@@ -55,11 +58,18 @@ class Context:
             raise RuntimeError(FREED_MESSAGE)
         for box, version, what in self._versions:
             if box[0] != version:
-                node = self._node.name() if self._node is not None else "an op"
+                from .._dtype import from_numpy_dtype
+
+                origin = what[2]() if len(what) > 2 else ""
+                hint = ("the backtrace further above shows the operation that failed to compute its gradient. The "
+                        "variable in question was changed in there or anywhere later. Good luck!"
+                        if anomaly_mode.is_anomaly_enabled() else
+                        "enable anomaly detection to find the operation that failed to compute its gradient, with "
+                        "minigrad.autograd.set_detect_anomaly(True, check_nan=False).")
                 raise RuntimeError(
                     "one of the variables needed for gradient computation has been modified by an "
-                    f"inplace operation: [minigrad.{what[0].name} {list(what[1])}], which is saved by {node}, is at version {box[0]}; "
-                    f"expected version {version} instead."
+                    f"inplace operation: [minigrad.{from_numpy_dtype(what[0]).scalar_type}Tensor {list(what[1])}]"
+                    f"{origin} is at version {box[0]}; expected version {version} instead. Hint: {hint}"
                 )
         return self._saved
 
@@ -76,7 +86,7 @@ class Node:
 
     __slots__ = (
         "backward_fn", "ctx", "next_edges", "input_meta", "n_outputs", "seq", "_name",
-        "pre_hooks", "retained", "__weakref__",
+        "pre_hooks", "retained", "trace", "__weakref__",
     )
 
     def __init__(
@@ -95,6 +105,8 @@ class Node:
         self.input_meta = input_meta
         self.n_outputs = n_outputs
         self.seq = next(_sequence)
+        # anomaly mode: the forward call's stack, shown when this node's backward fails
+        self.trace: list[str] | None = traceback.format_stack()[:-2] if anomaly_mode.is_anomaly_enabled() else None
         self.pre_hooks: dict[int, list[Callable[[Any], Any]]] | None = None  # created on first use
         self.retained: dict[int, weakref.ref[Tensor]] | None = None
 
@@ -271,7 +283,17 @@ def run_backward(
                 for k in range(node.n_outputs):
                     if grads[k] is None:  # a multi-output op whose other outputs got no gradient
                         grads[k] = np.zeros(*node.ctx._out_meta[k])  # type: ignore[union-attr]
-                in_grads = node.backward_fn(node.ctx, *grads)
+                try:
+                    in_grads = node.backward_fn(node.ctx, *grads)
+                except Exception:
+                    if node.trace is not None:
+                        warnings.warn(f"Error detected in {node.name()}. Traceback of forward call that caused the "
+                                      "error:\n" + "".join(node.trace), stacklevel=2)
+                    raise
+                if anomaly_mode.is_anomaly_enabled() and anomaly_mode.is_anomaly_check_nan_enabled():
+                    for i, g in enumerate(in_grads):
+                        if g is not None and np.isnan(g._data if hasattr(g, "_data") else g).any():
+                            raise RuntimeError(f"Function '{node.name()}' returned nan values in its {i}th output.")
                 if len(in_grads) != len(node.next_edges):
                     raise RuntimeError(
                         f"function {node.name()} returned an incorrect number of gradients "

@@ -296,9 +296,13 @@ def _check_class_target(input: Tensor, target: Tensor) -> None:
 def _check_class_target_shape(input: Tensor, target: Tensor) -> None:
     if input.ndim < 1:
         raise ValueError(f"Expected 1 or more dimensions (got {input.ndim})")
-    if input.ndim == 1:
-        if target.ndim > 1 or (target.ndim == 1 and target.shape[0] != 1):
+    if input.ndim == 1:  # torch's order: the target's rank, its dtype, then its size
+        if target.ndim > 1:
             raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+        if target.dtype is not _dtype.int64:
+            raise RuntimeError(f"expected target dtype to be Long or Byte, but got {_tname(target)}")
+        if target.ndim == 1 and target.shape[0] != 1:
+            raise ValueError(f"For 1D input, 1D target must have size 1, but got target size: {target.shape[0]}")
         return
     if target.ndim >= 1 and input.shape[0] != target.shape[0]:
         raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target batch_size ({target.shape[0]}).")
@@ -308,6 +312,9 @@ def _check_class_target_shape(input: Tensor, target: Tensor) -> None:
         return
     expected = (input.shape[0], *input.shape[2:])
     if tuple(target.shape) != expected:
+        if input.ndim == 4 and target.ndim != 3:
+            raise RuntimeError(
+                f"only batches of spatial targets supported (3D tensors) but got targets of dimension: {target.ndim}")
         if input.ndim == 4:
             raise RuntimeError(f"size mismatch (got input: {list(input.shape)} , target: {list(target.shape)}")
         raise RuntimeError(f"Expected target size {list(expected)}, got {list(target.shape)}")
@@ -357,7 +364,7 @@ def cross_entropy(
     _check_tensor(input, "cross_entropy", "input")
     _check_tensor(target, "cross_entropy", "target")
     reduction = _reduction(reduction, size_average, reduce)
-    if not 0.0 <= label_smoothing <= 1.0:
+    if label_smoothing > 1.0:  # torch accepts a negative value and smooths nothing
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     class_dim = 0 if input.ndim == 1 else 1
     if input.shape == target.shape:
@@ -448,6 +455,12 @@ def binary_cross_entropy(
     _not_differentiable("binary_cross_entropy", "weight", weight)
     loss = _loss_ops.BinaryCrossEntropy.apply(x, y)
     if weight is not None:
+        from ..ops._util import broadcast_shapes_for
+
+        # torch multiplies into the loss in place: the weight may broadcast to the loss, not widen it
+        wide = broadcast_shapes_for("binary_cross_entropy", loss.shape, weight.shape)
+        if wide != loss.shape:
+            raise RuntimeError(f"output with shape {list(loss.shape)} doesn't match the broadcast shape {list(wide)}")
         loss = loss * weight.broadcast_to(loss.shape)
     return _reduce(loss, reduction)
 

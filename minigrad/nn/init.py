@@ -97,7 +97,7 @@ def trunc_normal_(
     def norm_cdf(x: float) -> float:
         return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
 
-    r = rng(generator)
+    r = rng(generator, "normal_")
     if norm_cdf((b - mean) / std) - norm_cdf((a - mean) / std) <= 0.3:
         # as torch: a narrow interval is sampled from U(a, b) (which rejects b < a), each candidate accepted
         # with probability pdf(x) / pdf(mode), so the loop ends even for a == b or a tail interval

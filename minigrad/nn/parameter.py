@@ -26,7 +26,8 @@ class Parameter(Tensor):
         elif isinstance(data, Tensor):
             arr = data._data
         else:
-            raise TypeError(f"Parameter(): data must be a Tensor, not {type(data).__name__}")
+            # torch's Parameter calls data.detach(): anything but a tensor fails there
+            raise AttributeError(f"'{type(data).__name__}' object has no attribute 'detach'")
         p = object.__new__(cls)
         p._init(arr)
         if isinstance(data, Tensor):

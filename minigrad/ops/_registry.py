@@ -32,7 +32,30 @@ def export(*names: str, methods: tuple[str, ...] | None = None, function: bool =
     return deco
 
 
+#: Python's binary operator methods: for an operand that is neither a tensor nor a number they return
+#: NotImplemented (torch does the same), so ``t == "relu"`` is False and ``t < "a"`` raises Python's TypeError
+_BINARY_OPERATORS = frozenset(
+    f"__{p}{op}__" for op in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "and", "or", "xor")
+    for p in ("", "r", "i")
+) | {"__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__"}
+
+
+def _operator(fn: Callable[..., Any]) -> Callable[..., Any]:
+    import numbers
+
+    import numpy as np
+
+    def method(self: Any, other: Any) -> Any:
+        if not isinstance(other, (type(self), numbers.Number, np.ndarray)):
+            return NotImplemented
+        return fn(self, other)
+
+    method.__name__ = method.__qualname__ = getattr(fn, "__name__", "operator")
+    method.__doc__ = fn.__doc__
+    return method
+
+
 def install_methods(cls: type) -> None:
     """Attach every registered method to the Tensor class."""
     for name, fn in METHODS.items():
-        setattr(cls, name, fn)
+        setattr(cls, name, _operator(fn) if name in _BINARY_OPERATORS else fn)

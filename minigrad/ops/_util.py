@@ -44,21 +44,23 @@ def check_tensor(x: Any, op: str, arg: str = "input") -> Tensor:
 
 
 def broadcast_shapes_for(op: str, *shapes: tuple[int, ...]) -> tuple[int, ...]:
-    """np.broadcast_shapes with torch's error message (plus the op and the full shapes)."""
-    try:
-        return tuple(np.broadcast_shapes(*shapes))
-    except ValueError:
-        ndim = max(len(s) for s in shapes)
-        padded = [(1,) * (ndim - len(s)) + tuple(s) for s in shapes]
+    """The broadcast shape of ``shapes`` with torch's error (plus the op and the full shapes).
+
+    Like torch's TensorIterator, operands are folded in order: tensor a is the shape broadcast so far,
+    tensor b the next operand; of several mismatching dims the last one is named."""
+    result: tuple[int, ...] = tuple(shapes[0]) if shapes else ()
+    for shape in shapes[1:]:
+        ndim = max(len(result), len(shape))
+        a = (1,) * (ndim - len(result)) + tuple(result)
+        b = (1,) * (ndim - len(shape)) + tuple(shape)
         for d in range(ndim - 1, -1, -1):
-            sizes = [p[d] for p in padded if p[d] != 1]
-            if len(set(sizes)) > 1:
+            if a[d] != b[d] and a[d] != 1 and b[d] != 1:
                 raise RuntimeError(
-                    f"The size of tensor a ({sizes[0]}) must match the size of tensor b ({sizes[1]}) at "
+                    f"The size of tensor a ({a[d]}) must match the size of tensor b ({b[d]}) at "
                     f"non-singleton dimension {d} ({op} of shapes "
-                    + " and ".join(str(list(s)) for s in shapes) + ")"
-                ) from None
-        raise
+                    + " and ".join(str(list(s)) for s in shapes) + ")")
+        result = tuple(y if x == 1 else x for x, y in zip(a, b))
+    return result
 
 
 def dims(dim: Any, ndim: int, op: str) -> tuple[int, ...] | None:

@@ -28,7 +28,7 @@ def _softmax_like(name: str, op: type[Op], input: Tensor, dim: int | None, dtype
     x = check_tensor(input, name)
     if dtype is not None:
         x = x.to(_dtype.as_dtype(dtype))
-    axis = _softmax_dim(name, x, dim) if x.ndim else 0
+    axis = _softmax_dim(name, x, dim) % max(x.ndim, 1)  # a 0-d input takes dims -1 and 0, as torch
     if not x.dtype.is_floating_point:
         if x.numel():
             kernel = "lastdim_kernel_impl" if axis >= x.ndim - 1 else "kernel_impl"
@@ -42,8 +42,8 @@ class Softmax(Op):
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, axis: int) -> np.ndarray:
-        if x.ndim == 0:
-            out = np.ones_like(x)
+        if x.ndim == 0:  # x - max(x) is x - x: nan for an infinite x, as in torch
+            out = np.exp(x - x) / np.exp(x - x)
         else:
             z = np.exp(x - np.max(x, axis=axis, keepdims=True)) if x.size else x.copy()
             out = z / np.sum(z, axis=axis, keepdims=True)
@@ -54,9 +54,8 @@ class Softmax(Op):
     @staticmethod
     def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
         (out,) = ctx.saved_tensors
-        if out.ndim == 0:
-            return (np.zeros_like(g),)
-        return (out * (g - np.sum(g * out, axis=ctx.axis, keepdims=True)),)
+        axis = ctx.axis if out.ndim else None
+        return (out * (g - np.sum(g * out, axis=axis, keepdims=True)),)
 
 
 class LogSoftmax(Op):
@@ -64,8 +63,8 @@ class LogSoftmax(Op):
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, axis: int) -> np.ndarray:
-        if x.ndim == 0:
-            out = np.zeros_like(x)
+        if x.ndim == 0:  # x - logsumexp(x) is x - x: nan for an infinite x, as in torch
+            out = x - x
         elif x.size == 0:
             out = x.copy()
         else:
@@ -78,9 +77,8 @@ class LogSoftmax(Op):
     @staticmethod
     def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
         (out,) = ctx.saved_tensors
-        if out.ndim == 0:
-            return (np.zeros_like(g),)
-        return (g - np.exp(out) * np.sum(g, axis=ctx.axis, keepdims=True),)
+        axis = ctx.axis if out.ndim else None
+        return (g - np.exp(out) * np.sum(g, axis=axis, keepdims=True),)
 
 
 @export(methods=("softmax",))
@@ -116,14 +114,14 @@ class Elu(Op):
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, alpha: float) -> np.ndarray:
         out = np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0))).astype(x.dtype, copy=False)
-        ctx.save_for_backward(x, out)
+        ctx.save_for_backward(x)  # the input only, as torch: modifying the output in place stays legal
         ctx.alpha = alpha
         return out
 
     @staticmethod
     def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
-        x, out = ctx.saved_tensors
-        return (np.where(x > 0, g, g * (out + ctx.alpha)).astype(g.dtype, copy=False),)
+        (x,) = ctx.saved_tensors
+        return (np.where(x > 0, g, g * ctx.alpha * np.exp(np.minimum(x, 0))).astype(g.dtype, copy=False),)
 
 
 _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
@@ -227,7 +225,7 @@ def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """x * Phi(x) (exact, via erf) or its tanh approximation."""
     if approximate not in ("none", "tanh"):
-        raise RuntimeError(f"approximate argument must be either none or tanh, got {approximate!r}")
+        raise RuntimeError("approximate argument must be either none or tanh.")
     return _activation("gelu", Gelu, input, approximate=approximate)
 
 

@@ -585,6 +585,7 @@ def _logical(npfn: Any, name: str, bitwise: bool = False) -> Any:
         a, b = operand(input, dt), operand(other, dt)
         if bitwise and dt.is_floating_point:
             raise kernel_not_implemented(f"{name}_cpu", dt)
+        broadcast_shapes_for(name, a.shape, b.shape)
         out = npfn(a._data.astype(dt.np, copy=False), b._data.astype(dt.np, copy=False))
         return Tensor._make(np.asarray(out))
 
@@ -660,6 +661,7 @@ def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
     if not input.dtype.is_floating_point:
         raise kernel_not_implemented("lerp_kernel_tensor" if isinstance(weight, Tensor) else "lerp_kernel_scalar",
                                      input.dtype)
+    broadcast_shapes_for("lerp", *(t.shape for t in (input, end, weight) if isinstance(t, Tensor)))
     diff = sub(end, input)
     if isinstance(weight, Tensor):
         return where(lt(globals()["abs"](weight), 0.5), add(input, mul(weight, diff)), sub(end, mul(diff, sub(1, weight))))
@@ -728,9 +730,11 @@ def _install_operators() -> None:
         export(name, function=False)(inplace(fn, name))
 
     def addcmul_(self: Tensor, t1: Tensor, t2: Tensor, *, value: Any = 1) -> Tensor:
+        broadcast_shapes_for("addcmul_", self.shape, t1.shape, t2.shape)
         return self._assign(add(self, mul(t1, t2), alpha=value), "addcmul_")
 
     def addcdiv_(self: Tensor, t1: Tensor, t2: Tensor, *, value: Any = 1) -> Tensor:
+        broadcast_shapes_for("addcdiv_", self.shape, t1.shape, t2.shape)
         if isinstance(t2, Tensor) and not t2.dtype.is_floating_point:  # torch's d/dt1 is value / t2 in t2's dtype
             t1 = fails_in_backward(t1, RuntimeError(f"result type Float can't be cast to the desired output type "
                                                     f"{t2.dtype.scalar_type}"))

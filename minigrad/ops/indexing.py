@@ -253,8 +253,11 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     full[axis] = idx.reshape(-1)
     n = input.shape[axis] if input.ndim else 1
     if idx.size and (idx.min() < 0 or idx.max() >= n):
-        bad = idx.min() if idx.min() < 0 else idx.max()
-        raise IndexError(f"index_select(): index out of range in self (index {int(bad)} for dimension {axis} "
+        flat = idx.reshape(-1)
+        bad = int(flat[(flat < 0) | (flat >= n)][0])
+        if axis > 0:  # torch's kernel for an inner dim words it so
+            raise RuntimeError(f"INDICES element is out of DATA bounds, id={bad} axis_dim={n}")
+        raise IndexError(f"index_select(): index out of range in self (index {bad} for dimension {axis} "
                          f"with size {n})")
     return Index.apply(input, index=tuple(full))
 

@@ -139,16 +139,18 @@ export("__rmatmul__", function=False)(lambda self, other: matmul(other, self))
 @export(methods=("mm",))
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
     """2-D matrix product."""
-    if input.ndim != 2 or mat2.ndim != 2:
-        raise RuntimeError(f"mm: expected 2D tensors, got {input.ndim}D and {mat2.ndim}D")
+    for arg, x in (("self", input), ("mat2", mat2)):
+        if x.ndim != 2:
+            raise RuntimeError(f"mm: {arg} must be a matrix (got {x.ndim}D)")
     return matmul(input, mat2)
 
 
 @export(methods=("bmm",))
 def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     """Batched 3-D matrix product (no broadcasting)."""
-    if input.ndim != 3 or mat2.ndim != 3:
-        raise RuntimeError(f"batch1 must be a 3D tensor (got {input.ndim}D and {mat2.ndim}D)")
+    for arg, x in (("batch1", input), ("batch2", mat2)):
+        if x.ndim != 3:
+            raise RuntimeError(f"{arg} must be a 3D tensor (got {x.ndim}D)")
     if input.shape[0] != mat2.shape[0] or input.shape[2] != mat2.shape[1]:
         raise RuntimeError(
             f"Expected size for first two dimensions of batch2 tensor to be: [{input.shape[0]}, "
@@ -161,7 +163,8 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
 def mv(input: Tensor, vec: Tensor) -> Tensor:
     """Matrix-vector product."""
     if input.ndim != 2 or vec.ndim != 1:
-        raise RuntimeError(f"vector + matrix @ vector expected, got {input.ndim}, {vec.ndim}")
+        # torch's numbers: the result's dims (always 1), the matrix's, the vector's
+        raise RuntimeError(f"vector + matrix @ vector expected, got 1, {input.ndim}, {vec.ndim}")
     return matmul(input, vec)
 
 
@@ -179,8 +182,9 @@ def dot(input: Tensor, other: Tensor) -> Tensor:
 @export("outer", "ger", methods=("outer", "ger"))
 def outer(input: Tensor, vec2: Tensor) -> Tensor:
     """Outer product of two 1-D tensors."""
-    if input.ndim != 1 or vec2.ndim != 1:
-        raise RuntimeError(f"outer: expected 1D tensors, got {input.ndim}D and {vec2.ndim}D")
+    for arg, x in (("self", input), ("vec2", vec2)):
+        if x.ndim != 1:
+            raise RuntimeError(f"outer: Expected 1-D argument {arg}, but got {x.ndim}-D")
     from .shape import reshape
 
     dt = _dtype.result_type(input, vec2)  # outer promotes, unlike matmul

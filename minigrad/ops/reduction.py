@@ -7,6 +7,7 @@ evenly among tied elements; ``max(dim)``/``min(dim)`` send it all to the returne
 from __future__ import annotations
 
 import math
+import numbers
 import warnings
 from collections import namedtuple
 from typing import Any
@@ -329,6 +330,10 @@ def min(input: Tensor, dim: Any = None, keepdim: bool = False, *, other: Any = N
 
 def _amax_amin(name: str, largest: bool, input: Tensor, dim: Any, keepdim: bool) -> Tensor:
     check_tensor(input, name)
+    if input.ndim and dim is not None:  # torch checks each dim in turn: its range, then its size (as given)
+        for d in [dim] if isinstance(dim, (int, np.integer)) else dim:
+            if input.shape[_wrap_dim(int(d), input.ndim, name)] == 0:
+                raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
     axes = dims(dim if dim != () else None, input.ndim, name)
     if input.numel() == 0 and axes is None:
         raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
@@ -470,18 +475,21 @@ def vector_norm(x: Tensor, ord: float = 2, dim: Any = None, keepdim: bool = Fals
         raise RuntimeError(
             f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got {x.dtype.scalar_type}"
         )
+    if not isinstance(ord, numbers.Number):
+        raise TypeError(f"linalg_vector_norm(): argument 'ord' must be Number, not {type(ord).__name__}")
     axes = dims(dim, x.ndim, "linalg.vector_norm")
-    if math.isinf(ord) and x.numel() == 0:
-        name = "inf" if ord > 0 else "-inf"
+    if (ord < 0 or math.isinf(ord)) and x.numel() == 0:  # max, min and negative powers have no identity
+        name = f"{ord:g}"
         if axes is None:
             raise RuntimeError(
                 f"linalg.vector_norm cannot compute the {name} norm on an empty tensor because the "
                 "operation does not have an identity"
             )
-        for a in axes:
-            if x.shape[a] == 0:
+        given = [dim] if isinstance(dim, (int, np.integer)) else list(dim)
+        for a, d in zip(axes, given):
+            if x.shape[a] == 0:  # torch's wording, its missing space included
                 raise RuntimeError(
-                    f"linalg.vector_norm cannot compute the {name} norm on the dimension {a} because this "
+                    f"linalg.vector_norm cannot compute the {name} norm on the dimension {d}because this "
                     "dimension is empty and the operation does not have an identity"
                 )
     return VectorNorm.apply(x, ord=float(ord), axes=axes, keepdim=keepdim, shortcut=x.ndim > 0 or dim is None)

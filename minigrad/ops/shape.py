@@ -30,10 +30,21 @@ class Reshape(Op):
 
 
 def _infer_shape(op: str, numel: int, old: tuple[int, ...], shape: tuple[int, ...]) -> tuple[int, ...]:
-    if builtins.sum(1 for s in shape if s == -1) > 1:
-        raise RuntimeError(f"{op}: only one dimension can be inferred")
+    """``shape`` with its -1 resolved, checked as torch's infer_size does (in its order and wording)."""
+    inferred = None
+    for i, s in enumerate(shape):
+        if s == -1:
+            if inferred is not None:
+                raise RuntimeError(f"{op}: only one dimension can be inferred")
+            inferred = i
+        elif s < 0:
+            raise RuntimeError(f"{op}: invalid shape dimension {s} at index {i} of shape {list(shape)}")
     known = int(np.prod([s for s in shape if s != -1], dtype=np.int64))
     if -1 in shape:
+        if known == 0 and numel == 0:
+            raise RuntimeError(
+                f"{op}: cannot reshape tensor of 0 elements into shape {list(shape)} because the unspecified "
+                "dimension size -1 can be any value and is ambiguous")
         if known == 0 or numel % known:
             raise RuntimeError(f"{op}: shape '{list(shape)}' is invalid for input of size {numel}")
         shape = tuple(numel // known if s == -1 else s for s in shape)
@@ -42,12 +53,25 @@ def _infer_shape(op: str, numel: int, old: tuple[int, ...], shape: tuple[int, ..
     return shape
 
 
-@export(methods=("reshape",))
-def reshape(input: Tensor, *shape: Any) -> Tensor:
-    """Same data, new shape (one dim may be -1)."""
+def _check_size_arg(op: str, arg: str, size: Any) -> None:
+    """torch's argument-parser error for a size given as a bare number to the function form."""
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(f"{op}(): argument '{arg}' (position 2) must be tuple of ints, not {type(size).__name__}")
+
+
+@export("reshape", function=False)
+def _reshape_method(input: Tensor, *shape: Any) -> Tensor:
+    """``Tensor.reshape``: same data, new shape (one dim may be -1); sizes as varargs or one sequence."""
     check_tensor(input, "reshape")
     new = _infer_shape("reshape", input.numel(), input.shape, _shape_arg(shape))
     return Reshape.apply(input, shape=new)
+
+
+@export(methods=())
+def reshape(input: Tensor, shape: Sequence[int]) -> Tensor:
+    """Same data, new shape (one dim may be -1)."""
+    _check_size_arg("reshape", "shape", shape)
+    return _reshape_method(input, shape)
 
 
 @export("view", function=False)
@@ -81,7 +105,17 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 @export(methods=("unflatten",))
 def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
     d = _wrap_dim(dim, input.ndim, "unflatten")
-    inner = _infer_shape("unflatten", input.shape[d], (input.shape[d],), tuple(sizes))
+    sizes = tuple(int(s) for s in sizes)
+    if not sizes:
+        raise RuntimeError("unflatten: sizes must be non-empty")
+    try:
+        inner = _infer_shape("view", input.shape[d], (input.shape[d],), sizes)
+    except RuntimeError as exc:  # torch rewords a product mismatch and wraps any other infer_size error
+        reason = str(exc).removeprefix("view: ")
+        if "is invalid for input of size" in reason:
+            raise RuntimeError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim {d} "
+                               f"({input.shape[d]}) in the input tensor") from None
+        raise RuntimeError(f"unflatten got an unexpected error:\n{reason}") from None
     return reshape(input, input.shape[:d] + inner + input.shape[d + 1 :])
 
 
@@ -123,13 +157,15 @@ class Permute(Op):
 def permute(input: Tensor, *dims: Any) -> Tensor:
     """Reorder dims."""
     check_tensor(input, "permute")
-    axes = tuple(_wrap_dim(d, input.ndim, "permute") for d in _shape_arg(dims))
-    if sorted(axes) != list(range(input.ndim)):
+    given = _shape_arg(dims)
+    if len(given) != input.ndim:  # torch checks the length before the range of each dim
         raise RuntimeError(
             f"permute(sparse_coo): number of dimensions in the tensor input does not match the length "
             f"of the desired ordering of dimensions i.e. input.dim() = {input.ndim} is not equal to "
-            f"len(dims) = {len(axes)}" if len(axes) != input.ndim else f"permute(): duplicate dims are not allowed, got {list(dims)}"
-        )
+            f"len(dims) = {len(given)}")
+    axes = tuple(_wrap_dim(d, input.ndim, "permute") for d in given)
+    if sorted(axes) != list(range(input.ndim)):
+        raise RuntimeError(f"permute(): duplicate dims are not allowed, got {list(dims)}")
     return Permute.apply(input, axes=axes)
 
 
@@ -181,9 +217,16 @@ class Expand(Op):
         return (sum_to(g, ctx.shape),)
 
 
-@export(methods=("broadcast_to",))
+@export("broadcast_to", function=False)
+def _broadcast_to_method(input: Tensor, *size: Any) -> Tensor:
+    """``Tensor.broadcast_to``: sizes as varargs or one sequence."""
+    return expand(input, *size)
+
+
+@export(methods=())
 def broadcast_to(input: Tensor, size: Sequence[int]) -> Tensor:
     """Broadcast to ``size`` (-1 keeps a dim); the result is a read-only view."""
+    _check_size_arg("broadcast_to", "size", size)
     return expand(input, *size) if len(size) else expand(input, ())
 
 
@@ -195,15 +238,20 @@ def expand(input: Tensor, *sizes: Any) -> Tensor:
     lead = len(shape) - input.ndim
     if lead < 0:
         raise RuntimeError(
-            f"expand: the number of sizes provided ({len(shape)}) must be greater or equal to the "
-            f"number of dimensions in the tensor ({input.ndim})"
+            f"expand({input.type()}{{{list(input.shape)}}}, size={list(shape)}): the number of sizes provided "
+            f"({len(shape)}) must be greater or equal to the number of dimensions in the tensor ({input.ndim})"
         )
-    target = []
-    for i, s in enumerate(shape):
+    # a negative size that survives torch's checks (any, for a 0-d tensor) fails when it counts the elements
+    overflow = RuntimeError("numel: integer multiplication overflow")
+    if input.ndim == 0 and any(s < 0 for s in shape):
+        raise overflow
+    target = list(shape)
+    for i in range(len(shape) - 1, -1, -1):  # torch checks from the last dim
+        s = shape[i]
         if i < lead:
-            if s < 0:
-                raise RuntimeError(f"expand: -1 is not allowed in a leading, non-existing dimension {i}")
-            target.append(s)
+            if s == -1:  # other negative sizes reach the element count below, as in torch
+                raise RuntimeError(
+                    f"The expanded size of the tensor ({s}) isn't allowed in a leading, non-existing dimension {i}")
             continue
         have = input.shape[i - lead]
         want = have if s == -1 else s
@@ -212,7 +260,9 @@ def expand(input: Tensor, *sizes: Any) -> Tensor:
                 f"The expanded size of the tensor ({want}) must match the existing size ({have}) at "
                 f"non-singleton dimension {i}.  Target sizes: {list(shape)}.  Tensor sizes: {list(input.shape)}"
             )
-        target.append(want)
+        target[i] = want
+    if any(s < 0 for s in target):
+        raise overflow
     return Expand.apply(input, shape=tuple(target))
 
 
@@ -240,7 +290,9 @@ def _check_seq(op: str, tensors: Sequence[Tensor]) -> list[Tensor]:
     if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
         raise TypeError(f"{op}(): argument 'tensors' must be tuple of Tensors, not {type(tensors).__name__}")
     if not tensors:
-        raise RuntimeError(f"{op}(): expected a non-empty list of Tensors")
+        if op == "cat":  # torch's Python-level check of cat/concat/concatenate
+            raise ValueError("minigrad.cat(): expected a non-empty list of Tensors")
+        raise RuntimeError(f"{op} expects a non-empty TensorList")
     for i, t_ in enumerate(tensors):
         check_tensor(t_, op, f"tensors[{i}]")
     return list(tensors)
@@ -259,20 +311,25 @@ def _promote_all(tensors: list[Tensor]) -> list[Tensor]:
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Join tensors along an existing dim (1-D empty tensors are skipped, as torch)."""
     ts = _check_seq("cat", tensors)
-    ts = [x for x in ts if not (x.ndim == 1 and x.shape[0] == 0)] or ts[:1]
-    ref = ts[0]
-    if ref.ndim == 0:
-        raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
+    for i, x in enumerate(ts):
+        if x.ndim == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
+    kept = [x for x in ts if not (x.ndim == 1 and x.shape[0] == 0)]  # torch skips legacy empty 1-D tensors
+    if not kept:
+        return Cat.apply(*_promote_all(ts), axis=0)
+    ref = kept[0]
     axis = _wrap_dim(dim, ref.ndim, "cat")
     for i, x in enumerate(ts):
-        if x.ndim != ref.ndim or any(a != b for j, (a, b) in enumerate(zip(x.shape, ref.shape)) if j != axis):
-            raise RuntimeError(
-                f"Sizes of tensors must match except in dimension {axis}. Expected size "
-                f"{ref.shape[1 - axis] if ref.ndim > 1 else ref.shape[0]} but got size "
-                f"{x.shape[1 - axis] if x.ndim > 1 else x.shape[0]} for tensor number {i} in the list "
-                f"(shapes {[list(y.shape) for y in ts]})."
-            )
-    return Cat.apply(*_promote_all(ts), axis=axis)
+        if x is not ref and x.ndim == 1 and x.shape[0] == 0:
+            continue
+        if x.ndim != ref.ndim:
+            raise RuntimeError(f"Tensors must have same number of dimensions: got {ref.ndim} and {x.ndim}")
+        for j, (want, got) in enumerate(zip(ref.shape, x.shape)):
+            if j != axis and want != got:
+                raise RuntimeError(
+                    f"Sizes of tensors must match except in dimension {axis}. Expected size {want} but got size "
+                    f"{got} for tensor number {i} in the list. (shapes {[list(y.shape) for y in ts]})")
+    return Cat.apply(*_promote_all(kept), axis=axis)
 
 
 @export(methods=())
@@ -303,8 +360,19 @@ def vstack(tensors: Sequence[Tensor]) -> Tensor:
 
 @export(methods=("narrow",))
 def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
-    """The slice ``start:start+length`` along ``dim`` (a view)."""
+    """The slice ``start:start+length`` along ``dim`` (a view), with torch's checks in torch's order."""
+    check_tensor(input, "narrow")
+    if input.ndim == 0:
+        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
+    if length < 0:
+        raise RuntimeError("narrow(): length must be non-negative.")
     d = _wrap_dim(dim, input.ndim, "narrow")
+    size = input.shape[d]
+    if not -size <= start <= size:
+        raise IndexError(f"start out of range (expected to be in range of [{-size}, {size}], but got {start})")
+    start = start + size if start < 0 else start
+    if start + length > size:
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
     index: list[Any] = [slice(None)] * input.ndim
     index[d] = slice(start, start + length)
     return input[tuple(index)]
@@ -318,15 +386,20 @@ def split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Te
     n = tensor.shape[d]
     if isinstance(split_size_or_sections, (int, np.integer)):
         size = int(split_size_or_sections)
-        if size <= 0 and n:
+        if size < 0:
+            raise RuntimeError(f"split expects split_size be non-negative, but got split_size={size}")
+        if size == 0 and n:
             raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {n}")
         sections = [builtins.min(size, n - s) for s in range(0, n, size)] if n else [0]
     else:
         sections = [int(s) for s in split_size_or_sections]
+        if any(s < 0 for s in sections):
+            raise RuntimeError(
+                f"split_with_sizes expects split_sizes have only non-negative entries, but got split_sizes={sections}")
         if builtins.sum(sections) != n:
             raise RuntimeError(
                 f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size at "
-                f"dimension {d}), but got split_sizes={sections}"
+                f"dimension {dim}), but got split_sizes={sections}"
             )
     out, start = [], 0
     for s in sections:
@@ -402,4 +475,9 @@ def repeat(input: Tensor, *sizes: Any) -> Tensor:
         raise RuntimeError(
             "Number of dimensions of repeat dims can not be smaller than number of dimensions of tensor"
         )
+    padded = (1,) * (len(reps) - input.ndim) + input.shape
+    out_shape = [r * s for r, s in zip(reps, padded)]
+    negative = next((s for s in out_shape if s < 0), None)
+    if negative is not None:
+        raise RuntimeError(f"Trying to create tensor with negative dimension {negative}: {out_shape}")
     return Repeat.apply(input, reps=reps)

@@ -1,5 +1,7 @@
 """Bad input gets torch's exception class and a message naming the op, shapes and dtypes."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -360,3 +362,222 @@ def test_dtypes_torch_accepts():
     assert out.dtype is torch.float32 and out.tolist() == [2.0, 2.0]
     loss = F.hinge_embedding_loss(torch.tensor([0, 3, -2, 1]), torch.tensor([-1, -1, 1, 0]), margin=1.5, reduction="none")
     assert loss.tolist() == [1, 0, -2, 1] and loss.dtype is torch.int64
+
+
+def _engine_message(origin: str, dtype: str = "Float", shape: str = "[3]") -> str:
+    return ("one of the variables needed for gradient computation has been modified by an inplace operation: "
+            f"[minigrad.{dtype}Tensor {shape}]{origin} is at version 1; expected version 0 instead. Hint: enable "
+            "anomaly detection to find the operation that failed to compute its gradient, with "
+            "minigrad.autograd.set_detect_anomaly(True, check_nan=False).")
+
+
+def _modify_saved_input() -> None:
+    x = torch.tensor([0.5, 1.25, 2.0], requires_grad=True)
+    y = x * 1.0
+    out = torch.square(y)
+    y.add_(1.0)
+    out.sum().backward()
+
+
+def _modify_saved_output() -> None:
+    x = torch.tensor([0.5, 1.25, 2.0], requires_grad=True)
+    out = torch.sigmoid(x * 1.0)
+    out.mul_(2.0)
+    out.sum().backward()
+
+
+def _modify_saved_leaf() -> None:
+    x = torch.tensor([0.5, 1.25, 2.0], requires_grad=True)
+    out = x.square()
+    with torch.no_grad():
+        x.add_(1.0)
+    out.sum().backward()
+
+
+#: (call, torch 2.13's exception class, torch 2.13's message with ``torch`` read as ``minigrad``)
+TORCH_MESSAGES = [
+    # broadcasting: operands folded in order, tensor a is the shape so far
+    (lambda: torch.logical_and(torch.ones(4, 3), torch.ones(5, 3)), RuntimeError,
+     "The size of tensor a (4) must match the size of tensor b (5) at non-singleton dimension 0"),
+    (lambda: torch.bitwise_xor(torch.ones(1, 4, 2, dtype=torch.int64), torch.ones(1, 2, 2, dtype=torch.int64)),
+     RuntimeError, "The size of tensor a (4) must match the size of tensor b (2) at non-singleton dimension 1"),
+    (lambda: torch.lerp(torch.zeros(6), torch.zeros(4), 0.5), RuntimeError,
+     "The size of tensor a (6) must match the size of tensor b (4) at non-singleton dimension 0"),
+    (lambda: torch.zeros(6).addcmul_(torch.zeros(6), torch.zeros(4)), RuntimeError,
+     "The size of tensor a (6) must match the size of tensor b (4) at non-singleton dimension 0"),
+    (lambda: torch.zeros(2, 6).addcdiv_(torch.zeros(3, 1), torch.ones(1, 6)), RuntimeError,
+     "The size of tensor a (2) must match the size of tensor b (3) at non-singleton dimension 0"),
+    (lambda: torch.nn.functional.binary_cross_entropy(torch.full((1, 3), 0.5), torch.zeros(1, 3),
+                                                      weight=torch.ones(3, 3)), RuntimeError,
+     "output with shape [1, 3] doesn't match the broadcast shape [3, 3]"),
+    # cat and friends
+    (lambda: torch.cat([torch.zeros(2, 3), torch.zeros(3)]), RuntimeError,
+     "Tensors must have same number of dimensions: got 2 and 1"),
+    (lambda: torch.cat([torch.zeros(2, 3, 4), torch.zeros(2, 5, 6)], 1), RuntimeError,
+     "Sizes of tensors must match except in dimension 1. Expected size 4 but got size 6 for tensor number 1 in "
+     "the list."),
+    (lambda: torch.hstack([torch.zeros(2, 1), torch.zeros(1)]), RuntimeError,
+     "Tensors must have same number of dimensions: got 2 and 1"),
+    (lambda: torch.vstack([torch.zeros(2, 2, 1), torch.zeros(1, 1)]), RuntimeError,
+     "Tensors must have same number of dimensions: got 3 and 2"),
+    (lambda: torch.cat([]), ValueError, "minigrad.cat(): expected a non-empty list of Tensors"),
+    (lambda: torch.stack([]), RuntimeError, "stack expects a non-empty TensorList"),
+    (lambda: torch.nn.utils.parameters_to_vector([]), ValueError,
+     "minigrad.cat(): expected a non-empty list of Tensors"),
+    # narrow, split, repeat
+    (lambda: torch.narrow(torch.zeros(4), 0, 3, 3), RuntimeError, "start (3) + length (3) exceeds dimension size (4)."),
+    (lambda: torch.narrow(torch.zeros(0), 0, -1, 0), IndexError,
+     "start out of range (expected to be in range of [0, 0], but got -1)"),
+    (lambda: torch.narrow(torch.zeros(2), 0, 7, 0), IndexError,
+     "start out of range (expected to be in range of [-2, 2], but got 7)"),
+    (lambda: torch.narrow(torch.zeros(2), 0, 1, -1), RuntimeError, "narrow(): length must be non-negative."),
+    (lambda: torch.narrow(torch.zeros(()), 0, 0, 1), RuntimeError, "narrow() cannot be applied to a 0-dim tensor."),
+    (lambda: torch.split(torch.zeros(3), -1), RuntimeError,
+     "split expects split_size be non-negative, but got split_size=-1"),
+    (lambda: torch.split(torch.zeros(2), [-1, 1, -1]), RuntimeError,
+     "split_with_sizes expects split_sizes have only non-negative entries, but got split_sizes=[-1, 1, -1]"),
+    (lambda: torch.split(torch.zeros(2, 3), [1, 1], -1), RuntimeError,
+     "split_with_sizes expects split_sizes to sum exactly to 3 (input tensor's size at dimension -1), but got "
+     "split_sizes=[1, 1]"),
+    (lambda: torch.zeros(3).repeat(2, -1), RuntimeError, "Trying to create tensor with negative dimension -3: [2, -3]"),
+    # view / reshape / unflatten / expand
+    (lambda: torch.zeros(2, 3).view(1, -2, -1, 1), RuntimeError,
+     "invalid shape dimension -2 at index 1 of shape [1, -2, -1, 1]"),
+    (lambda: torch.reshape(torch.zeros(2, 3), 6), TypeError,
+     "reshape(): argument 'shape' (position 2) must be tuple of ints, not int"),
+    (lambda: torch.broadcast_to(torch.zeros(3), 3), TypeError,
+     "broadcast_to(): argument 'size' (position 2) must be tuple of ints, not int"),
+    (lambda: torch.nn.utils.vector_to_parameters(torch.zeros(2), [torch.nn.Parameter(torch.zeros(3))]),
+     RuntimeError, "shape '[3]' is invalid for input of size 2"),
+    (lambda: torch.zeros(3).unflatten(0, []), RuntimeError, "unflatten: sizes must be non-empty"),
+    (lambda: torch.zeros(2, 3).unflatten(-1, [2, 2]), RuntimeError,
+     "unflatten: Provided sizes [2, 2] don't multiply up to the size of dim 1 (3) in the input tensor"),
+    (lambda: torch.zeros(2, 3).unflatten(1, [2, -1, -2]), RuntimeError,
+     "unflatten got an unexpected error:\ninvalid shape dimension -2 at index 2 of shape [2, -1, -2]"),
+    (lambda: torch.zeros(4, 3, 4, 2).expand(2, 4, 3, 4), RuntimeError,
+     "The expanded size of the tensor (4) must match the existing size (2) at non-singleton dimension 3.  "
+     "Target sizes: [2, 4, 3, 4].  Tensor sizes: [4, 3, 4, 2]"),
+    (lambda: torch.zeros(2, 1, 3, dtype=torch.float64).expand(-1, -1), RuntimeError,
+     "expand(minigrad.DoubleTensor{[2, 1, 3]}, size=[-1, -1]): the number of sizes provided (2) must be greater "
+     "or equal to the number of dimensions in the tensor (3)"),
+    (lambda: torch.zeros(2).expand(-1, 2), RuntimeError,
+     "The expanded size of the tensor (-1) isn't allowed in a leading, non-existing dimension 0"),
+    (lambda: torch.zeros(()).expand(-1), RuntimeError, "numel: integer multiplication overflow"),
+    # matrix products
+    (lambda: torch.mm(torch.ones(2, 2, 2), torch.ones(2, 2)), RuntimeError, "self must be a matrix"),
+    (lambda: torch.mm(torch.ones(2, 2), torch.ones(2)), RuntimeError, "mat2 must be a matrix"),
+    (lambda: torch.bmm(torch.ones(2, 2, 2), torch.ones(1, 2, 2, 2)), RuntimeError, "batch2 must be a 3D tensor"),
+    (lambda: torch.mv(torch.ones(3, 1), torch.ones(1, 1)), RuntimeError,
+     "vector + matrix @ vector expected, got 1, 2, 2"),
+    (lambda: torch.outer(torch.ones(2, 2), torch.ones(2)), RuntimeError,
+     "outer: Expected 1-D argument self, but got 2-D"),
+    # dims and indices
+    (lambda: torch.softmax(torch.zeros(()), 2), IndexError,
+     "Dimension out of range (expected to be in range of [-1, 0], but got 2)"),
+    (lambda: torch.zeros(2, 3).permute(0, 1, 2), RuntimeError,
+     "permute(sparse_coo): number of dimensions in the tensor input does not match the length of the desired "
+     "ordering of dimensions i.e. input.dim() = 2 is not equal to len(dims) = 3"),
+    (lambda: torch.zeros(0, 2, 3).amax(dim=(0, -5)), IndexError,
+     "amax(): Expected reduction dim 0 to have non-zero size."),
+    (lambda: torch.linalg.norm(torch.zeros(2, 3, 4), dim=(2, 0, -5)), RuntimeError,
+     "linalg.norm: If dim is specified, it must be of length 1 or 2. Got [2, 0, -5]"),
+    (lambda: torch.index_select(torch.zeros(2, 1), 1, torch.tensor([9])), RuntimeError,
+     "INDICES element is out of DATA bounds, id=9 axis_dim=1"),
+    # losses
+    (lambda: torch.nn.functional.nll_loss(torch.zeros(3), torch.tensor([0, 1])), ValueError,
+     "For 1D input, 1D target must have size 1, but got target size: 2"),
+    (lambda: torch.nn.functional.nll_loss(torch.zeros(3), torch.zeros(2)), RuntimeError,
+     "expected target dtype to be Long or Byte, but got Float"),
+    (lambda: torch.nn.functional.nll_loss(torch.zeros(2, 2, 1, 1), torch.zeros(2, 1, dtype=torch.int64)),
+     RuntimeError, "only batches of spatial targets supported (3D tensors) but got targets of dimension: 2"),
+    # hyper-parameters
+    (lambda: torch.nn.functional.gelu(torch.ones(2), approximate="exact"), RuntimeError,
+     "approximate argument must be either none or tanh."),
+    (lambda: torch.linalg.vector_norm(torch.ones(3), ord="fro"), TypeError,
+     "linalg_vector_norm(): argument 'ord' must be Number, not str"),
+    (lambda: torch.norm(torch.zeros(0), p=-0.5), RuntimeError,
+     "linalg.vector_norm cannot compute the -0.5 norm on an empty tensor because the operation does not have an "
+     "identity"),
+    (lambda: torch.nn.init.uniform_(torch.zeros(2, 3), generator=1), TypeError,
+     "uniform_(): argument 'generator' must be minigrad.Generator, not int"),
+    (lambda: torch.nn.init.trunc_normal_(torch.zeros(2, 3), generator=1), TypeError,
+     "normal_(): argument 'generator' must be minigrad.Generator, not int"),
+    (lambda: torch.nn.init.calculate_gain(torch.zeros(())), ValueError, "Unsupported nonlinearity 0.0"),
+    (lambda: torch.zeros(2) < "a", TypeError, "'<' not supported between instances of 'Tensor' and 'str'"),
+    (lambda: torch.nn.Parameter([1.0, 2.0]), AttributeError, "'list' object has no attribute 'detach'"),
+    (lambda: torch.nn.Module().register_buffer("a.b", torch.ones(2)), KeyError, "'buffer name can\\'t contain \".\"'"),
+    (lambda: torch.nn.CrossEntropyLoss(label_smoothing=1.1)(torch.zeros(2, 3), torch.tensor([0, 1])), RuntimeError,
+     "label_smoothing must be between 0.0 and 1.0. Got: 1.1"),
+    (lambda: torch.nn.utils.clip_grads_with_norm_([_param_with_grad()], 1.0, "a"), TypeError,
+     'can only concatenate str (not "float") to str'),
+    # engine
+    (_modify_saved_input, RuntimeError, _engine_message(", which is output 0 of Add,")),
+    (_modify_saved_output, RuntimeError, _engine_message(", which is output 0 of Sigmoid,")),
+    (_modify_saved_leaf, RuntimeError, _engine_message("")),
+]
+
+
+def _param_with_grad() -> torch.nn.Parameter:
+    p = torch.nn.Parameter(torch.ones(2))
+    p.grad = torch.ones(2)
+    return p
+
+
+@pytest.mark.parametrize(("call", "cls", "message"), TORCH_MESSAGES, ids=[m[:60] for _, _, m in TORCH_MESSAGES])
+def test_torch_messages(call, cls, message):  # noqa: ANN001
+    """torch 2.13's class and message; minigrad may add an op prefix and a parenthesised suffix (as the
+    error-parity comparator allows)."""
+    with pytest.raises(cls) as info:
+        call()
+    text = str(info.value)  # a KeyError shows its message quoted, as written in the table
+    pattern = r"(?:[A-Za-z_][\w.]*(?:\(\))?: )?" + re.escape(message) + r"(?: \(.*\))?"
+    assert re.fullmatch(pattern, text, re.DOTALL), text
+
+
+def test_comparisons_with_non_numbers_are_python_s():
+    # torch's operators return NotImplemented for such operands: == falls back to identity, < raises
+    assert (torch.zeros(2) == "relu") is False
+    assert (torch.zeros(2) != "relu") is True
+    assert torch.zeros(2) not in ["linear", "relu"]
+    with pytest.raises(TypeError, match=r"^unsupported operand type\(s\) for \+: 'Tensor' and 'NoneType'$"):
+        torch.zeros(2) + None
+
+
+def test_negative_label_smoothing_smooths_nothing():
+    x, t = torch.tensor([[0.1, 0.5, -0.3], [1.0, 2.0, 3.0]]), torch.tensor([0, 2])
+    # torch 2.13: 0.779428243637085 for label_smoothing -0.1 and 0.0 alike
+    for smoothing in (-0.1, -0.5, 0.0):
+        assert torch.nn.functional.cross_entropy(x, t, label_smoothing=smoothing).item() == pytest.approx(
+            0.779428243637085, rel=1e-6)
+
+
+def test_elu_output_may_be_modified_in_place():
+    # torch's ELU saves its input, so scaling its output in place keeps backward legal
+    x = torch.tensor([-1.0, 0.5, 2.0], requires_grad=True)
+    out = torch.nn.functional.elu(x * 1.0, alpha=2.0)
+    out.mul_(2.0)
+    out.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2.0 * np.array([2.0 * np.exp(-1.0), 1.0, 1.0]), rtol=1e-6)
+
+
+def test_anomaly_mode_names_the_failing_backward():
+    x = torch.tensor([1.0, -1.0], requires_grad=True)
+    assert not torch.autograd.is_anomaly_enabled()
+    with torch.autograd.detect_anomaly():
+        assert torch.autograd.is_anomaly_enabled()
+        y = (x * 0.0) / (x * 0.0)  # 0/0: the gradient for the divisor is nan (torch 2.13's message)
+        with pytest.raises(RuntimeError, match=r"^Function 'DivBackward0' returned nan values in its 1th output\.$"):
+            y.sum().backward()
+    assert not torch.autograd.is_anomaly_enabled()
+    with torch.autograd.set_detect_anomaly(True, check_nan=False):
+        z = x.square()
+        with torch.no_grad():
+            x.add_(1.0)
+        with pytest.warns(UserWarning, match=r"^Error detected in PowBackward0\. Traceback of forward call"):
+            with pytest.raises(RuntimeError, match=r"\[minigrad\.FloatTensor \[2\]\] is at version 1; expected "
+                               r"version 0 instead\. Hint: the backtrace further above shows the operation that "
+                               r"failed to compute its gradient\. The variable in question was changed in there or "
+                               r"anywhere later\. Good luck!$"):
+                z.sum().backward()
+    assert not torch.autograd.is_anomaly_enabled()
+

@@ -160,7 +160,8 @@ class Module:
         if not isinstance(name, str):
             raise TypeError(f"{kind} name should be a string. Got {type(name).__name__}")
         if "." in name:
-            raise KeyError(f"{kind} name can't contain \".\", got: {name}")
+            # torch names the offending name for modules only
+            raise KeyError(f"{kind} name can't contain \".\"" + (f", got: {name}" if kind == "module" else ""))
         if name == "":
             raise KeyError(f"{kind} name can't be empty string \"\"")
 

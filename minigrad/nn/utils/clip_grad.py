@@ -64,8 +64,9 @@ def clip_grads_with_norm_(
     grads = [p.grad for p in parameters if p.grad is not None]
     if not grads:
         return
-    tn = total_norm._data
-    coef = np.minimum(tn.dtype.type(float(max_norm)) / (tn + tn.dtype.type(1e-6)), tn.dtype.type(1.0))
+    denominator = total_norm + 1e-6  # as torch: a total_norm of the wrong type fails here with Python's TypeError
+    tn = denominator._data if isinstance(denominator, Tensor) else np.asarray(denominator, dtype=np.float64)
+    coef = np.minimum(tn.dtype.type(float(max_norm)) / tn, tn.dtype.type(1.0))
     with no_grad():
         for g in grads:
             np.multiply(g._data, coef.astype(g._data.dtype), out=g._data, casting="unsafe")

@@ -22,5 +22,6 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
     pointer = 0
     for p in parameters:
         n = p.numel()
-        p.data = Tensor._make(np.array(vec._data[pointer : pointer + n].reshape(p.shape), dtype=p.dtype.np))
+        chunk = vec.detach()[pointer : pointer + n].view(p.shape)  # torch's view error when vec is too short
+        p.data = Tensor._make(np.array(chunk._data, dtype=p.dtype.np))
         pointer += n
