@@ -792,6 +792,9 @@ NOT_OPS = frozenset({
 #: every export, ``"<component group>.param"`` for a kind of component), each with the reason. The
 #: parameter test (tests/conformance/test_catalog_calls.py) fails on any other parameter left at its default.
 NOT_VARIED: dict[str, str] = {
+    "round.decimals": "varied by torch's own samples instead: the round entry runs every OpInfo variant of round "
+                      "(decimals_0, decimals_3, decimals_neg_3) as fixed cases (conformance/opinfo.py)",
+    "Tensor.round.decimals": "as round.decimals: torch's OpInfo variants of round vary it",
     "*.size_average": "deprecated by torch (it warns and maps it onto reduction); reduction is varied instead",
     "*.reduce": "deprecated by torch (it warns and maps it onto reduction); reduction is varied instead",
     "*.axis": "NumPy spelling of dim that torch also accepts; minigrad renames it to dim first, dim is varied",
