@@ -204,7 +204,26 @@ def _weighted(loss: Tensor, weight: Tensor | None, input: Tensor, reduction: str
         return weighted
     if reduction == "sum":
         return weighted.sum()
-    return weighted.sum() / weight.sum() if mean_by_weight else weighted.mean()
+    if reduction == "mean":
+        return weighted.sum() / weight.sum() if mean_by_weight else weighted.mean()
+    # torch's weighted path is Python code with its own check (no legacy 'elementwise_mean' alias)
+    raise ValueError(f"Invalid reduction mode: {reduction}. Expected one of 'none', 'mean', 'sum'.")
+
+
+def _loss_reduction(reduction: str, weight: Tensor | None, size_average: bool | None = None,
+                    reduce: bool | None = None) -> str:
+    """``reduction`` checked as torch checks it: by the kernel without ``weight``, by :func:`_weighted` with it."""
+    if weight is None or size_average is not None or reduce is not None:
+        return _reduction(reduction, size_average, reduce)
+    return reduction
+
+
+def _weighted_operands(name: str, kernel: str, input: Tensor, target: Tensor,
+                       weight: Tensor | None) -> tuple[Tensor, Tensor]:
+    """With ``weight`` torch subtracts the broadcast operands in Python first (so bool gets ``-``'s error)."""
+    if weight is not None and _dtype.bool_ in (input.dtype, target.dtype):
+        sub(input, target)  # raises torch's bool-subtraction error
+    return _pointwise_operands(name, kernel, input, target)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -215,8 +234,8 @@ def mse_loss(
     reduction: str = "mean", weight: Tensor | None = None,
 ) -> Tensor:
     """Mean squared error (x - y)^2; mismatched shapes warn and broadcast, as torch."""
-    x, y = _pointwise_operands("mse_loss", "mse_cpu", input, target)
-    reduction = _reduction(reduction, size_average, reduce)
+    x, y = _weighted_operands("mse_loss", "mse_cpu", input, target, weight)
+    reduction = _loss_reduction(reduction, weight, size_average, reduce)
     return _weighted((x - y).square(), weight, input, reduction, True)
 
 
@@ -225,8 +244,8 @@ def l1_loss(
     reduction: str = "mean", weight: Tensor | None = None,
 ) -> Tensor:
     """Mean absolute error |x - y| (gradient 0 where x == y, as torch)."""
-    x, y = _pointwise_operands("l1_loss", "abs_cpu", input, target)
-    reduction = _reduction(reduction, size_average, reduce)
+    x, y = _weighted_operands("l1_loss", "abs_cpu", input, target, weight)
+    reduction = _loss_reduction(reduction, weight, size_average, reduce)
     return _weighted((x - y).abs(), weight, input, reduction, True)
 
 
@@ -240,7 +259,7 @@ def huber_loss(
             x = fails_in_backward(x, RuntimeError(f"Found dtype {_tname(target)} but expected {_tname(input)}"))
         else:
             y = fails_in_backward(y, RuntimeError(f"Found dtype {_tname(input)} but expected {_tname(target)}"))
-    reduction = _reduction(reduction)
+    reduction = _loss_reduction(reduction, weight)
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
     return _weighted(_loss_ops.HuberLoss.apply(x, y, delta=float(delta)), weight, input, reduction, False)

@@ -469,12 +469,12 @@ class VectorNorm(Op):
 def vector_norm(x: Tensor, ord: float = 2, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
     """``linalg.vector_norm``: the ord-norm over ``dim`` (all elements by default)."""
     check_tensor(x, "linalg.vector_norm")
-    if dtype is not None:
-        x = x.to(_dtype.as_dtype(dtype))
-    if not x.dtype.is_floating_point:
+    if not x.dtype.is_floating_point:  # checked before dtype= applies, as torch does
         raise RuntimeError(
             f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got {x.dtype.scalar_type}"
         )
+    if dtype is not None:
+        x = x.to(_dtype.as_dtype(dtype))
     if not isinstance(ord, numbers.Number):
         raise TypeError(f"linalg_vector_norm(): argument 'ord' must be Number, not {type(ord).__name__}")
     axes = dims(dim, x.ndim, "linalg.vector_norm")

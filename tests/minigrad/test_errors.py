@@ -581,3 +581,26 @@ def test_anomaly_mode_names_the_failing_backward():
                 z.sum().backward()
     assert not torch.autograd.is_anomaly_enabled()
 
+
+
+@pytest.mark.parametrize("loss", ["mse_loss", "l1_loss", "huber_loss"])
+@pytest.mark.parametrize("reduction", ["avg", "elementwise_mean"])
+def test_weighted_regression_losses_check_reduction_like_torch(loss, reduction):
+    # torch 2.13: with weight= these losses run Python code with its own check (no 'elementwise_mean' alias)
+    with pytest.raises(ValueError, match=rf"^Invalid reduction mode: {reduction}\. Expected one of 'none', 'mean', 'sum'\.$"):
+        getattr(torch.nn.functional, loss)(torch.ones(2), torch.ones(2), reduction=reduction, weight=torch.ones(2))
+
+
+@pytest.mark.parametrize("loss", ["mse_loss", "l1_loss"])
+def test_weighted_regression_losses_subtract_bool_like_torch(loss):
+    # torch 2.13: the weighted path subtracts first, so bool operands get '-''s error, not the kernel's
+    with pytest.raises(RuntimeError, match=r"^Subtraction, the `-` operator, with a bool tensor is not supported\."):
+        getattr(torch.nn.functional, loss)(torch.ones(2), torch.ones(2, dtype=torch.bool), weight=torch.ones(2))
+
+
+@pytest.mark.parametrize("dtype", [torch.int64, torch.bool])
+def test_vector_norm_refuses_integer_input_even_with_dtype(dtype):
+    # torch 2.13 checks the input's dtype before dtype= converts it
+    name = "Long" if dtype is torch.int64 else "Bool"
+    with pytest.raises(RuntimeError, match=rf"Expected a floating point or complex tensor as input\. Got {name}$"):
+        torch.linalg.vector_norm(torch.ones(2, dtype=dtype), dtype=torch.float64)
