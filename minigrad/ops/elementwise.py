@@ -452,9 +452,10 @@ class Clamp(Op):
     name = "Clamp"
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, lo: np.ndarray, hi: np.ndarray, tensor_bounds: bool) -> np.ndarray:
+    def forward(ctx: Context, x: np.ndarray, lo: np.ndarray, hi: np.ndarray, tensor_bounds: bool,
+                both_bounds: bool = True) -> np.ndarray:
         ctx.save_for_backward(x, lo, hi)
-        ctx.tensor_bounds = tensor_bounds
+        ctx.tensor_bounds, ctx.both_bounds = tensor_bounds, both_bounds
         # torch applies min then max: clamp(x, lo, hi) = min(max(x, lo), hi); nan in x propagates
         return np.minimum(np.maximum(x, lo), hi)
 
@@ -464,7 +465,10 @@ class Clamp(Op):
         # torch differs on nan inputs: scalar bounds give them 0, tensor bounds pass the gradient
         inside = ~((x < lo) | (x > hi)) if ctx.tensor_bounds else (x >= lo) & (x <= hi)
         gx = sum_to(g * inside, x.shape)
-        glo = sum_to(g * (x < lo) * (lo <= hi), lo.shape) if ctx.needs_input_grad[1] else None
+        # torch's clamp_backward_min_max: with both bounds, min gets the gradient only where min < max (at
+        # min == max the result is both bounds and neither gets it); with min alone, wherever x < min
+        lo_active = (x < lo) & (lo < hi) if ctx.both_bounds else x < lo
+        glo = sum_to(g * lo_active, lo.shape) if ctx.needs_input_grad[1] else None
         ghi = sum_to(g * ((x > hi) | (lo > hi)), hi.shape) if ctx.needs_input_grad[2] else None
         return gx, glo, ghi
 
@@ -486,7 +490,8 @@ def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A
         lo, hi = operand(min, dt), operand(max, dt)
     broadcast_shapes_for("clamp", input.shape, lo.shape, hi.shape)
     tensor_bounds = isinstance(min, Tensor) or isinstance(max, Tensor)
-    return Clamp.apply(input, lo, hi, dtype=dt, tensor_bounds=tensor_bounds)
+    return Clamp.apply(input, lo, hi, dtype=dt, tensor_bounds=tensor_bounds,
+                       both_bounds=min is not None and max is not None)
 
 
 @export(methods=("clamp_min",))

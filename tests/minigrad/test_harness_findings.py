@@ -317,3 +317,16 @@ def test_softmax_of_a_scalar(value):
     assert (log_soft.item() == 0.0) if finite else np.isnan(log_soft.item())
     (soft + log_soft).backward()
     assert (x.grad.item() == 0.0) if finite else np.isnan(x.grad.item())
+
+
+def test_clamp_with_equal_tensor_bounds_gives_no_bound_a_gradient():
+    # torch 2.13 (clamp_backward_min_max): with both bounds, min gets the gradient only where x < min < max,
+    # max where x > max or max < min; at min == max == 1 and x = 0 neither bound (nor x) gets anything
+    x = torch.tensor([0.0], dtype=torch.float64, requires_grad=True)
+    lo = torch.tensor([1.0], dtype=torch.float64, requires_grad=True)
+    hi = torch.tensor([1.0], dtype=torch.float64, requires_grad=True)
+    torch.clamp(x, min=lo, max=hi).sum().backward()
+    assert (x.grad.item(), lo.grad.item(), hi.grad.item()) == (0.0, 0.0, 0.0)
+    lo2 = torch.tensor([1.0], dtype=torch.float64, requires_grad=True)
+    torch.clamp(torch.tensor([0.0], dtype=torch.float64), min=lo2).sum().backward()
+    assert lo2.grad.item() == 1.0  # min alone: wherever x < min
