@@ -323,8 +323,9 @@ def _check_class_target_shape(input: Tensor, target: Tensor) -> None:
         if target.ndim == 1 and target.shape[0] != 1:
             raise ValueError(f"For 1D input, 1D target must have size 1, but got target size: {target.shape[0]}")
         return
-    if target.ndim >= 1 and input.shape[0] != target.shape[0]:
-        raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target batch_size ({target.shape[0]}).")
+    target_batch = target.shape[0] if target.ndim else 0  # torch counts a 0-d target as a batch of 0
+    if input.shape[0] != target_batch:
+        raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target batch_size ({target_batch}).")
     if input.ndim == 2:
         if target.ndim != 1:
             raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
@@ -509,13 +510,16 @@ def binary_cross_entropy_with_logits(
     _not_differentiable("binary_cross_entropy_with_logits", "weight", weight)
     _not_differentiable("binary_cross_entropy_with_logits", "pos_weight", pos_weight)
     if pos_weight is not None:
-        pw = pos_weight.to(dt).broadcast_to(_broadcast_shape(pos_weight.shape, x.shape))
-        if tuple(pw.shape) != tuple(x.shape):
-            x, y = x.broadcast_to(pw.shape), y.broadcast_to(pw.shape)
-        loss = _loss_ops.BinaryCrossEntropyWithLogits.apply(x, y, pw)
+        wide = _broadcast_shape(pos_weight.shape, x.shape)
+        if tuple(wide) != tuple(x.shape):  # torch scales the loss in place: pos_weight may not widen it
+            raise RuntimeError(f"output with shape {list(x.shape)} doesn't match the broadcast shape {list(wide)}")
+        loss = _loss_ops.BinaryCrossEntropyWithLogits.apply(x, y, pos_weight.to(dt).broadcast_to(wide))
     else:
         loss = _loss_ops.BinaryCrossEntropyWithLogits.apply(x, y)
     if weight is not None:
+        wide = _broadcast_shape(weight.shape, loss.shape)
+        if tuple(wide) != tuple(loss.shape):  # multiplied in place as well
+            raise RuntimeError(f"output with shape {list(loss.shape)} doesn't match the broadcast shape {list(wide)}")
         loss = loss * weight
     return _reduce(loss, reduction)
 

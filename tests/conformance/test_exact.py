@@ -197,3 +197,17 @@ def test_vector_norm_oracle_agrees_with_torch_float64(p: float) -> None:
     got = exact_values("vector_norm", case)
     np.testing.assert_allclose(got["out[0]"], y.detach().numpy(), rtol=1e-14)
     np.testing.assert_allclose(got["grad[x0]"], t.grad.numpy(), rtol=1e-13)
+
+
+def test_torch_still_lets_an_integer_tensor_require_grad_through_setitem() -> None:
+    # the known difference the stateful machine does not draw (conformance/stateful.py setitem): torch 2.13 gives
+    # an int64 tensor requires_grad=True (CopySlices) when a float value requiring grad is broadcast into a row;
+    # minigrad keeps integer tensors out of autograd. When torch stops doing this, draw it again.
+    import minigrad
+
+    t = torch.full((2, 3), -2, dtype=torch.int64)
+    t[-1] = torch.tensor(1.5, requires_grad=True)
+    assert t.requires_grad and t.dtype == torch.int64
+    m = minigrad.full((2, 3), -2, dtype=minigrad.int64)
+    m[-1] = minigrad.tensor(1.5, requires_grad=True)
+    assert not m.requires_grad and m.tolist() == [[-2, -2, -2], [1, 1, 1]]

@@ -604,3 +604,23 @@ def test_vector_norm_refuses_integer_input_even_with_dtype(dtype):
     name = "Long" if dtype is torch.int64 else "Bool"
     with pytest.raises(RuntimeError, match=rf"Expected a floating point or complex tensor as input\. Got {name}$"):
         torch.linalg.vector_norm(torch.ones(2, dtype=dtype), dtype=torch.float64)
+
+
+@pytest.mark.parametrize("extra", [{"pos_weight": "wide"}, {"weight": "wide"}, {"weight": "narrow", "pos_weight": "wide"}])
+def test_bce_with_logits_weights_may_not_widen_the_loss(extra):
+    # torch 2.13 scales the loss in place, so a (pos_)weight that broadcasts it to a larger shape is an error
+    arrays = {"wide": torch.full((2, 1), 2.0), "narrow": torch.tensor([3.5])}
+    kwargs = {k: arrays[v] for k, v in extra.items()}
+    with pytest.raises(RuntimeError, match=r"^output with shape \[1\] doesn't match the broadcast shape \[2, 1\]$"):
+        torch.nn.functional.binary_cross_entropy_with_logits(torch.tensor([0.3]), torch.tensor([0.5]), **kwargs)
+
+
+def test_cross_entropy_counts_a_0d_target_as_a_batch_of_0():
+    # torch 2.13: a (3, 4) input with a 0-d class target
+    with pytest.raises(ValueError, match=r"^Expected input batch_size \(3\) to match target batch_size \(0\)\.$"):
+        torch.nn.CrossEntropyLoss()(torch.ones(3, 4), torch.tensor(3))
+
+
+def test_linalg_norm_of_a_0d_input_with_a_matrix_ord():
+    with pytest.raises(RuntimeError, match=r"^linalg.matrix_norm: The input tensor A must have at least 2 dimensions\.$"):
+        torch.linalg.norm(torch.tensor(1.0), ord="fro", dim=0)
