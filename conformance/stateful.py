@@ -467,6 +467,9 @@ class AutogradMachine(TwinMachine):
     @rule(x=tensors, op=st.sampled_from(sorted(INPLACE)), mode=st.sampled_from(GRAD_MODES))
     def inplace(self, x: int, op: str, mode: str) -> None:
         self._assume_not_view_of_non_leaf(x, mode)
+        # Deliberate divergence (README, Limits): minigrad's inference_mode is no_grad. torch 2.13 leaves
+        # autograd metadata alone inside inference mode, so detach_() there keeps requires_grad=True.
+        assume(not (op == "detach_()" and mode == "inference_mode"))
         def fn(L: Any, env: dict[str, Any]) -> Any:
             with _grad_mode(L, mode):
                 out = INPLACE[op](L, env["t"][x])
