@@ -78,6 +78,35 @@ def _reduced_axes(attrs: dict[str, Any], ndim: int) -> tuple[int, ...]:
     return tuple(sorted({int(d) % ndim for d in np.atleast_1d(dim)}))
 
 
+class _Slices:
+    """The reduced slices of a one-input reduction: ``moved[idx]`` is the slice of output element ``idx``, and
+    ``v[idx]`` its cotangent (None without one); :meth:`results` puts exact values back in the case's layout."""
+
+    def __init__(self, case: dict[str, Any], x: np.ndarray, attrs: dict[str, Any]) -> None:
+        from .ir import decode_array
+
+        self.x, self.axes = x, _reduced_axes(attrs, x.ndim)
+        keepdim = bool(attrs.get("keepdim", False)) and attrs.get("dim") is not None
+        self.n = int(np.prod([x.shape[a] for a in self.axes], dtype=np.int64))
+        self.kept = [d for d in range(x.ndim) if d not in self.axes]
+        self.moved = np.moveaxis(x, self.kept + list(self.axes), range(x.ndim)).reshape(
+            [x.shape[d] for d in self.kept] + [self.n])
+        self.out_shape = ([1 if d in self.axes else x.shape[d] for d in range(x.ndim)] if keepdim
+                          else [x.shape[d] for d in self.kept])
+        self.out = np.empty(self.moved.shape[:-1], dtype=np.float64)
+        self.grad = np.empty(self.moved.shape, dtype=np.float64)
+        cot = case.get("cotangents") or [None]
+        self.v = None if cot[0] is None else decode_array(cot[0]).astype(np.float64).reshape(self.out.shape)
+
+    def results(self, leaf: dict[str, Any], out_dtype: str, grad_dtype: str) -> dict[str, np.ndarray]:
+        result = {"out[0]": self.out.reshape(self.out_shape).astype(out_dtype)}
+        if self.v is not None and leaf.get("requires_grad"):
+            x = self.x
+            back = self.grad.reshape([x.shape[d] for d in self.kept] + [x.shape[a] for a in self.axes])
+            result[f"grad[{leaf['name']}]"] = np.moveaxis(back, range(x.ndim), self.kept + list(self.axes)).astype(grad_dtype)
+        return result
+
+
 def std_var(case: dict[str, Any]) -> dict[str, np.ndarray] | None:
     """``std``/``var`` over the reduced dims and their VJP, exactly: the mean and the sum of squared deviations
     ``S`` of each slice as fractions; ``var = S / (n - c)``, ``std = sqrt(var)``; the gradient is
@@ -98,21 +127,12 @@ def std_var(case: dict[str, Any]) -> dict[str, np.ndarray] | None:
     dtype = str(x.dtype)
     if dtype not in _FORMATS or not np.isfinite(x).all() or x.size == 0:
         return None
-    axes = _reduced_axes(node["attrs"], x.ndim)
-    keepdim = bool(node["attrs"].get("keepdim", False)) and node["attrs"].get("dim") is not None
+    sl = _Slices(case, x, node["attrs"])
+    n, moved, out, grad, v_flat = sl.n, sl.moved, sl.out, sl.grad, sl.v
     correction = Fraction(node["attrs"].get("correction", 1))
-    n = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
     dof = n - correction
     if dof <= 0:
         return None
-    cot = case.get("cotangents") or [None]
-    v = None if cot[0] is None else decode_array(cot[0]).astype(np.float64)
-    kept = [d for d in range(x.ndim) if d not in axes]
-    moved = np.moveaxis(x, kept + list(axes), range(x.ndim)).reshape([x.shape[d] for d in kept] + [n])
-    out_shape = [1 if d in axes else x.shape[d] for d in range(x.ndim)] if keepdim else [x.shape[d] for d in kept]
-    out = np.empty(moved.shape[:-1], dtype=np.float64)
-    grad = np.empty(moved.shape, dtype=np.float64)
-    v_flat = None if v is None else v.reshape(out.shape)
     for idx in np.ndindex(*out.shape):
         values = [Fraction(float(t)) for t in moved[idx]]
         mean = sum(values, Fraction(0)) / n
@@ -133,11 +153,7 @@ def std_var(case: dict[str, Any]) -> dict[str, np.ndarray] | None:
             else:
                 mag = round_sqrt(g * g * d * d / (dof * s), dtype)
                 grad[idx + (j,)] = mag if g * d > 0 else -mag
-    result = {"out[0]": out.reshape(out_shape).astype(dtype)}
-    if v_flat is not None and leaf.get("requires_grad"):
-        back = grad.reshape([x.shape[d] for d in kept] + [x.shape[a] for a in axes])
-        result[f"grad[{leaf['name']}]"] = np.moveaxis(back, range(x.ndim), kept + list(axes)).astype(dtype)
-    return result
+    return sl.results(leaf, dtype, dtype)
 
 
 def _decimal_norm(values: list[Any], p: float) -> Any:
@@ -179,17 +195,8 @@ def vector_norm(case: dict[str, Any]) -> dict[str, np.ndarray] | None:
     out_dtype = str((upcast.get("dtype") if isinstance(upcast, dict) else upcast) or in_dtype)
     if in_dtype not in _FORMATS or out_dtype not in _FORMATS or not np.isfinite(x).all() or x.size == 0:
         return None
-    axes = _reduced_axes(attrs, x.ndim)
-    keepdim = bool(attrs.get("keepdim", False)) and attrs.get("dim") is not None
-    n = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
-    cot = case.get("cotangents") or [None]
-    v = None if cot[0] is None else decode_array(cot[0]).astype(np.float64)
-    kept = [d for d in range(x.ndim) if d not in axes]
-    moved = np.moveaxis(x, kept + list(axes), range(x.ndim)).reshape([x.shape[d] for d in kept] + [n])
-    out_shape = [1 if d in axes else x.shape[d] for d in range(x.ndim)] if keepdim else [x.shape[d] for d in kept]
-    out = np.empty(moved.shape[:-1], dtype=np.float64)
-    grad = np.empty(moved.shape, dtype=np.float64)
-    v_flat = None if v is None else v.reshape(out.shape)
+    sl = _Slices(case, x, attrs)
+    moved, out, grad, v_flat = sl.moved, sl.out, sl.grad, sl.v
     exponent = Decimal(repr(p)) - 1
     with localcontext() as ctx:
         ctx.prec = 80
@@ -206,11 +213,7 @@ def vector_norm(case: dict[str, Any]) -> dict[str, np.ndarray] | None:
                 else:
                     d = g * (abs(t) / norm) ** exponent * (1 if t > 0 else -1)
                 grad[idx + (j,)] = float(np.dtype(in_dtype).type(float(d)))
-    result = {"out[0]": out.reshape(out_shape).astype(out_dtype)}
-    if v_flat is not None and leaf.get("requires_grad"):
-        back = grad.reshape([x.shape[d] for d in kept] + [x.shape[a] for a in axes])
-        result[f"grad[{leaf['name']}]"] = np.moveaxis(back, range(x.ndim), kept + list(axes)).astype(in_dtype)
-    return result
+    return sl.results(leaf, out_dtype, in_dtype)
 
 
 #: the exact oracles a known difference can name (``"exact"``)
