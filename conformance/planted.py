@@ -542,13 +542,6 @@ def _sgd_momentum(lib: Any, params: list[Any], spec: dict[str, Any], make: Call)
     return make(spec)
 
 
-@_registers(_OPTIMIZER_BUGS, "sgd_nesterov")
-def _sgd_nesterov(lib: Any, params: list[Any], spec: dict[str, Any], make: Call) -> Any:
-    if spec["name"] == "SGD":
-        return make({"name": "SGD", "attrs": {**spec["attrs"], "nesterov": False}})
-    return make(spec)
-
-
 @_registers(_OPTIMIZER_BUGS, "zero_grad_noop")
 def _zero_grad_noop(lib: Any, params: list[Any], spec: dict[str, Any], make: Call) -> Any:
     opt = make(spec)
@@ -590,18 +583,20 @@ def _adamw_coupled_decay(lib: Any, params: list[Any], spec: dict[str, Any], make
     return make({**spec, "name": "Adam"} if spec["name"] == "AdamW" else spec)
 
 
-@_registers(_OPTIMIZER_BUGS, "rmsprop_centered")
-def _rmsprop_centered(lib: Any, params: list[Any], spec: dict[str, Any], make: Call) -> Any:
-    if spec["name"] == "RMSprop":
-        return make({"name": "RMSprop", "attrs": {**spec["attrs"], "centered": False}})
-    return make(spec)
+def _ignores_hyperparameter(bug: str, optimizer: str, **as_if: Any) -> None:
+    """Plant ``bug``: ``optimizer`` runs as if its hyper-parameters had the values ``as_if`` (it ignores them)."""
+
+    def plant(lib: Any, params: list[Any], spec: dict[str, Any], make: Call) -> Any:
+        if spec["name"] == optimizer:
+            return make({"name": optimizer, "attrs": {**spec["attrs"], **as_if}})
+        return make(spec)
+
+    _OPTIMIZER_BUGS[bug] = plant
 
 
-@_registers(_OPTIMIZER_BUGS, "adagrad_lr_decay")
-def _adagrad_lr_decay(lib: Any, params: list[Any], spec: dict[str, Any], make: Call) -> Any:
-    if spec["name"] == "Adagrad":
-        return make({"name": "Adagrad", "attrs": {**spec["attrs"], "lr_decay": 0.0}})
-    return make(spec)
+_ignores_hyperparameter("sgd_nesterov", "SGD", nesterov=False)
+_ignores_hyperparameter("rmsprop_centered", "RMSprop", centered=False)
+_ignores_hyperparameter("adagrad_lr_decay", "Adagrad", lr_decay=0.0)
 
 
 def _lambda_scheduler(make: Call, factor: Callable[[int], float]) -> Any:
