@@ -259,16 +259,23 @@ def run_backward(
             leaf_hooks = node.variable._hooks if isinstance(node, AccumulateGrad) else None
             if leaf_hooks and grads[0] is not None:  # a leaf's tensor hooks run before capture and accumulation
                 grads[0] = _apply_tensor_hooks(leaf_hooks, grads[0])
+            # torch captures a node that must still run (an input lies beyond it) before its tensor
+            # hooks, and one that only feeds a capture after them (engine.cpp evaluate_function).
+            capture_raw = needed is not None and node in needed
             for k in range(node.n_outputs):
                 if grads[k] is None:
                     continue
+                if capture_raw:
+                    for j in captures.get((node, k), ()):
+                        captured[j] = grads[k]
                 if node.pre_hooks and node.pre_hooks.get(k):
                     grads[k] = _apply_tensor_hooks(node.pre_hooks[k], grads[k])
                 ref = node.retained.get(k) if node.retained else None
                 if ref is not None and ref() is not None:
                     _accumulate_into(ref(), grads[k])
-                for j in captures.get((node, k), ()):
-                    captured[j] = grads[k]
+                if not capture_raw:
+                    for j in captures.get((node, k), ()):
+                        captured[j] = grads[k]
 
             if isinstance(node, AccumulateGrad):
                 if inputs is None and grads[0] is not None:

@@ -201,3 +201,17 @@ def test_clip_grad_norm_of_an_integer_gradient_is_a_runtime_error() -> None:
     with pytest.raises(RuntimeError, match="linalg.vector_norm: Expected a floating point or complex tensor as input. "
                        "Got Long"):
         minigrad.nn.utils.clip_grad_norm_([x], 0.5)
+
+
+def test_grad_captures_a_node_that_still_runs_before_its_hooks() -> None:
+    # torch's engine captures an input's gradient before the tensor's hooks when its node must still run
+    # for another input beyond it, and after them when the node only feeds the capture.
+    x = minigrad.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 3
+    y.register_hook(lambda g: g * 10)
+    w = y * 2
+    w.register_hook(lambda g: g * 100)
+    gw, gy, gx = minigrad.autograd.grad(w, [w, y, x], grad_outputs=minigrad.ones(2), retain_graph=True)
+    assert gw.tolist() == [1.0, 1.0] and gy.tolist() == [200.0, 200.0] and gx.tolist() == [6000.0, 6000.0]
+    (gy_alone,) = minigrad.autograd.grad(y.sum(), [y])
+    assert gy_alone.tolist() == [10.0, 10.0]  # torch: (tensor([10., 10.]),)
