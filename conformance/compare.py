@@ -383,10 +383,15 @@ def describe_failure(rec: dict[str, Any]) -> str:
         node = next((n for n in rec["case"].get("nodes", []) if n["id"] == bad), None)
         if node:
             where = f" first bad node n{bad} = {node['op']}"
-    if rec["verdict"] in ("error", "crashed"):
-        return (f"{rec['kind']} {rec['subject']} [{rec['oracle']}, {rec['dtype']}] ops={rec['ops']}: "
-                f"{rec['verdict']}: {rec['message']}")
-    return (f"{rec['kind']} {rec['subject']} [{rec['oracle']}, {rec['dtype']}] ops={rec['ops']}{where}: "
+    ops = rec["ops"]
+    if isinstance(ops, list) and len(ops) > 8:  # a stateful record lists every API it touched
+        ops = ops[:8] + [f"... {len(ops) - 8} more"]
+    head = f"{rec['kind']} {rec['subject']} [{rec['oracle']}, {rec['dtype']}] ops={ops}"
+    # an error, or a failure that is not a numeric check (a stateful step's exception, an observable that
+    # differs): its message says what failed, the worst numeric check would not
+    if rec["verdict"] in ("error", "crashed") or (rec.get("message") and (not w or w.get("ok"))):
+        return f"{head}: {rec['verdict']}: {rec['message']}"
+    return (f"{head}{where}: "
             f"{w.get('quantity')} worst err/tol={w.get('ratio')} at {w.get('index')} "
             f"(expected {w.get('expected')}, actual {w.get('actual')}, abs err {w.get('max_abs_err')})"
             + (f" [{w['note']}]" if w.get("note") else ""))

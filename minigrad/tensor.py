@@ -155,10 +155,9 @@ class Tensor:
 
     @property
     def data(self) -> Tensor:
-        """A tensor sharing this tensor's storage, outside the graph (torch's ``.data``)."""
-        t = Tensor._make(self._data)
-        t._version = self._version
-        return t
+        """A tensor sharing this tensor's storage, outside the graph and with a version counter of its own:
+        unlike ``detach()``, writes through ``.data`` are invisible to autograd (torch's ``.data``)."""
+        return Tensor._make(self._data)
 
     @data.setter
     def data(self, value: Tensor) -> None:

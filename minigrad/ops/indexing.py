@@ -114,6 +114,14 @@ class BasicIndex(Index):
     name = "Select"
     is_view = True
 
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, index: Any) -> np.ndarray:
+        ctx.shape, ctx.index = x.shape, index
+        out = x[index]
+        # NumPy returns a copied scalar for a full integer index; torch returns a 0-d view of the
+        # storage (writes reach ``x``, the version counter is shared): ``x[i, j, ...]`` is that view.
+        return out if isinstance(out, np.ndarray) else x[(*(index if isinstance(index, tuple) else (index,)), ...)]
+
 
 def getitem(self: Tensor, index: Any) -> Tensor:
     """``x[index]``: ints, slices, None, Ellipsis, int and bool arrays/tensors."""

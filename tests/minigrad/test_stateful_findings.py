@@ -215,3 +215,20 @@ def test_grad_captures_a_node_that_still_runs_before_its_hooks() -> None:
     assert gw.tolist() == [1.0, 1.0] and gy.tolist() == [200.0, 200.0] and gx.tolist() == [6000.0, 6000.0]
     (gy_alone,) = minigrad.autograd.grad(y.sum(), [y])
     assert gy_alone.tolist() == [10.0, 10.0]  # torch: (tensor([10., 10.]),)
+
+
+def test_a_full_integer_index_is_a_view_sharing_storage_and_version() -> None:
+    x = minigrad.tensor([[1.0, 2.0], [3.0, 4.0]])
+    x.add_(1)
+    assert [t._version_number for t in x[0]] == [1, 1]  # torch: every element of list(x[0]) has version 1
+    x[1, 1].add_(1)  # torch writes through the 0-d view
+    assert x.tolist() == [[2.0, 3.0], [4.0, 6.0]] and x._version_number == 2
+
+
+def test_data_has_a_version_counter_of_its_own() -> None:
+    x = minigrad.tensor(-2.0)
+    x.add_(1)
+    d = x.data
+    assert (x._version_number, d._version_number) == (1, 0)  # torch: 1 0
+    d.add_(1)
+    assert (x._version_number, d._version_number, x.item()) == (1, 1, 0.0)  # torch: 1 1 0.0
