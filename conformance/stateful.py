@@ -677,6 +677,17 @@ def program_script(case: dict[str, Any]) -> str:
 
 
 
+def zero_grad_step(machine: TwinMachine, key: str, label: str, api: str, set_to_none: bool | None) -> None:
+    """``env[key].zero_grad()`` (or with ``set_to_none=``) on both sides: a Module's and an optimiser's."""
+    def fn(L: Any, env: dict[str, Any]) -> None:
+        if set_to_none is None:
+            env[key].zero_grad()
+        else:
+            env[key].zero_grad(set_to_none=set_to_none)
+
+    machine.do(f"{label}.zero_grad(set_to_none={set_to_none})", fn, apis=(f"{api}.zero_grad",))
+
+
 # ---- modules ------------------------------------------------------------------------------------------
 def build_net(L: Any, bias: bool, shared: bool, container: str) -> Any:
     """A small model with nested children, a persistent and a non-persistent buffer, and (``shared``) one
@@ -857,13 +868,7 @@ class ModuleMachine(TwinMachine):
 
     @rule(set_to_none=st.sampled_from([None, True, False]))
     def zero_grad(self, set_to_none: bool | None) -> None:
-        def fn(L: Any, env: dict[str, Any]) -> None:
-            if set_to_none is None:
-                env["m"].zero_grad()
-            else:
-                env["m"].zero_grad(set_to_none=set_to_none)
-
-        self.do(f"model.zero_grad(set_to_none={set_to_none})", fn, apis=("Module.zero_grad",))
+        zero_grad_step(self, "m", "model", "Module", set_to_none)
 
     @rule(name=st.sampled_from(["extra", "running", "fc1", "a.b", ""]), persistent=st.booleans(),
           value=st.sampled_from(["zeros(4)", "None", "3.0"]))
@@ -1011,13 +1016,7 @@ class OptimMachine(TwinMachine):
 
     @rule(set_to_none=st.sampled_from([None, True, False]))
     def zero_grad(self, set_to_none: bool | None) -> None:
-        def fn(L: Any, env: dict[str, Any]) -> None:
-            if set_to_none is None:
-                env["opt"].zero_grad()
-            else:
-                env["opt"].zero_grad(set_to_none=set_to_none)
-
-        self.do(f"optimizer.zero_grad(set_to_none={set_to_none})", fn, apis=("Optimizer.zero_grad",))
+        zero_grad_step(self, "opt", "optimizer", "Optimizer", set_to_none)
 
     @rule(via=st.sampled_from(["state_dict", "save/load"]))
     def reload_optimizer(self, via: str) -> None:
