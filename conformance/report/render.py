@@ -355,6 +355,10 @@ def build_context(results: Mapping[str, Any], base_dir: Path | None, out_path: P
                     f"profile {run.get('profile') or '-'}, seed {seed})")
     elif total == 0:
         headline = "No conformance records were produced"
+    elif counts["pass"] + counts["known_difference"] == total:  # documented differences only: nothing to act on
+        kd = counts["known_difference"]
+        headline = (f"All {total} checks conform, {kd} of them by a documented known difference "
+                    f"(backend {backend}, profile {run.get('profile') or '-'})")
     else:
         parts = [f"{counts[v]} {VERDICT_LABELS[v]}{'s' if v == 'known_difference' and counts[v] > 1 else ''}"
                  for v in ("fail", "error", "crashed", "known_difference") if counts[v]]

@@ -280,6 +280,20 @@ def test_clean_run_says_so_in_one_line(tmp_path):
     assert 'id="cards"' not in html and 'id="worst-table"' not in html
 
 
+
+def test_known_differences_alone_get_a_neutral_banner(tmp_path):
+    recs = [_rec(f"op-exp-{i}", "pass", ratio=0.01) for i in range(5)]
+    recs += [_rec(f"op-sqrt-kd{i}", "known_difference", subject="sqrt", ratio=1e6,
+                  known_difference={"id": "sqrt-at-zero", "reason": "r", "evidence": "e"}) for i in range(2)]
+    doc = build_results(recs, run={"profile": "ci", "seed": 3, "backend": "minigrad"}, environment=ENV, catalogue=[])
+    html = render_html(doc, tmp_path)
+    assert ('<div class="headline">All 7 checks conform, 2 of them by a documented known difference '
+            '(backend minigrad, profile ci)</div>') in html
+    assert "need attention" not in html
+    css = re.search(r"\.verdict\.known_difference \{ background: var\(--(\w+)\); \}", html)
+    assert css is not None and css.group(1) == "neutral"
+
+
 # ---------------------------------------------------------------------------------------------- main(argv)
 def test_main_rerenders_without_rerunning(run_dir, tmp_path, capsys):
     out = tmp_path / "elsewhere" / "re.html"
