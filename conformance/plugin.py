@@ -583,7 +583,7 @@ def summary_text(results: Mapping[str, Any], html_path: Path | None, results_pat
     run = results.get("run", {})
     tail = " (run interrupted)" if run.get("interrupted") else ""
     if n and counts["pass"] == n:
-        console.print(f"[green]All {n} checks conform[/green]{tail}. Report: {where}")
+        console.print(f"[green]All {n} records conform[/green]{tail}. Report: {where}")
         return buf.getvalue()
     if not n:
         console.print(f"[yellow]No conformance records were produced[/yellow]{tail}. Report: {where}")

@@ -347,22 +347,25 @@ def build_context(results: Mapping[str, Any], base_dir: Path | None, out_path: P
     run = dict(results.get("run") or {})
     env = dict(results.get("environment") or {})
     clean = total > 0 and counts["pass"] == total
+    # a record is one case under one oracle (the unit of a verdict); a check is one quantity compared in it,
+    # the unit of the margin histogram: the banner names both so the two figures cannot be confused
+    n_checks = len(figures.check_ratios(records))
     backends = Counter(str(r.get("backend")) for r in records if r.get("backend"))
     backend = run.get("backend") or (backends.most_common(1)[0][0] if backends else "-")
     if clean:
         seed = run.get("seed") if run.get("seed") is not None else "-"
-        headline = (f"All {total} checks conform (backend {backend}, "
+        headline = (f"All {total} records conform ({n_checks} checks; backend {backend}, "
                     f"profile {run.get('profile') or '-'}, seed {seed})")
     elif total == 0:
         headline = "No conformance records were produced"
     elif counts["pass"] + counts["known_difference"] == total:  # documented differences only: nothing to act on
         kd = counts["known_difference"]
-        headline = (f"All {total} checks conform, {kd} of them by a documented known difference "
-                    f"(backend {backend}, profile {run.get('profile') or '-'})")
+        headline = (f"All {total} records conform, {kd} of them by a documented known difference "
+                    f"({n_checks} checks; backend {backend}, profile {run.get('profile') or '-'})")
     else:
         parts = [f"{counts[v]} {VERDICT_LABELS[v]}{'s' if v == 'known_difference' and counts[v] > 1 else ''}"
                  for v in ("fail", "error", "crashed", "known_difference") if counts[v]]
-        headline = f"{total - counts['pass']} of {total} checks need attention: " + ", ".join(parts)
+        headline = f"{total - counts['pass']} of {total} records need attention: " + ", ".join(parts)
     status = ("crashed" if counts["crashed"] else "error" if counts["error"] else "fail" if counts["fail"]
               else "known_difference" if counts["known_difference"] else "pass")
     training = training_views(records)

@@ -225,7 +225,7 @@ def test_clean_run_says_so_in_one_line(runs):
     folder, text, code = runs["clean"]
     assert code == 0
     lines = [ln for ln in text.splitlines() if "conform" in ln.lower() and "=====" not in ln]
-    assert lines == [f"All 5 checks conform. Report: {(folder / 'out' / 'index.html').resolve()}"]
+    assert lines == [f"All 5 records conform. Report: {(folder / 'out' / 'index.html').resolve()}"]
 
 
 def test_no_files_without_report_option(runs):

@@ -214,7 +214,7 @@ def test_margin_histogram_bins_and_determinism():
 
 # ---------------------------------------------------------------------------------------------- render
 def test_report_shows_verdict_table_cards_and_coverage(html):
-    assert "9 of 3010 checks need attention: 4 fail, 1 error, 1 crashed, 3 known differences" in html
+    assert "9 of 3010 records need attention: 4 fail, 1 error, 1 crashed, 3 known differences" in html
     assert "python -m conformance run --profile ci --seed 0 -n 2" in html
     table = html[html.index('id="worst-table"'):html.index("</table>", html.index('id="worst-table"'))]
     order = re.findall(r'<span class="badge (\w+)">', table)
@@ -276,7 +276,7 @@ def test_clean_run_says_so_in_one_line(tmp_path):
     recs = [_rec(f"op-exp-{i}", "pass", ratio=0.01) for i in range(7)]
     doc = build_results(recs, run={"profile": "ci", "seed": 3, "backend": "minigrad"}, environment=ENV, catalogue=[])
     html = render_html(doc, tmp_path)
-    assert '<div class="headline">All 7 checks conform (backend minigrad, profile ci, seed 3)</div>' in html
+    assert '<div class="headline">All 7 records conform (7 checks; backend minigrad, profile ci, seed 3)</div>' in html
     assert 'id="cards"' not in html and 'id="worst-table"' not in html
 
 
@@ -287,8 +287,8 @@ def test_known_differences_alone_get_a_neutral_banner(tmp_path):
                   known_difference={"id": "sqrt-at-zero", "reason": "r", "evidence": "e"}) for i in range(2)]
     doc = build_results(recs, run={"profile": "ci", "seed": 3, "backend": "minigrad"}, environment=ENV, catalogue=[])
     html = render_html(doc, tmp_path)
-    assert ('<div class="headline">All 7 checks conform, 2 of them by a documented known difference '
-            '(backend minigrad, profile ci)</div>') in html
+    assert ('<div class="headline">All 7 records conform, 2 of them by a documented known difference '
+            "(7 checks; backend minigrad, profile ci)</div>") in html
     assert "need attention" not in html
     css = re.search(r"\.verdict\.known_difference \{ background: var\(--(\w+)\); \}", html)
     assert css is not None and css.group(1) == "neutral"
@@ -374,7 +374,7 @@ def test_report_in_headless_chromium(run_dir, tmp_path):
     p2 = _chromium(["--dump-dom", probe.as_uri()], tmp_path / "p2")
     dom, _ = p2.communicate(timeout=50)
     p1.communicate(timeout=50)
-    assert "9 of 3010 checks need attention" in dom
+    assert "9 of 3010 records need attention" in dom
     assert "Discrepancies, worst first" in dom and "dag-6" in dom
     m = re.search(r'<pre id="probe">([^<]*)</pre>', dom)
     assert m and m.group(1) == "verdict=visible;worst=visible;card=visible"
