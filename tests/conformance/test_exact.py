@@ -96,16 +96,18 @@ def test_std_var_oracle_at_zero_spread_and_where_it_does_not_apply() -> None:
 
 
 # ---- known differences are decided per record ------------------------------------------------------------
-class WrongStdGradient(MinigradBackend):
-    """minigrad with a planted bug: std's gradient is off by 0.4 per element (forward unchanged)."""
+class WrongGradient(MinigradBackend):
+    """minigrad with a planted bug: the gradient of one reduction (``op``) is off by 0.4 per element (forward
+    unchanged)."""
 
-    def __init__(self) -> None:
+    def __init__(self, op: str = "std") -> None:
         super().__init__()
-        self.name = "minigrad+std_grad"
+        self.op = op
+        self.name = f"minigrad+{op}_grad"
 
     def apply(self, spec: Any, form: str, inputs: list[Any], attrs: dict[str, Any]) -> Any:
         y = super().apply(spec, form, inputs, attrs)
-        if spec.name != "std":
+        if spec.name != self.op:
             return y
         x = inputs[0]
         nudge = (x - x.detach()) * 0.4
@@ -113,14 +115,15 @@ class WrongStdGradient(MinigradBackend):
         return y + (nudge.sum() if dim is None else nudge.sum(dim=dim, keepdim=bool(attrs.get("keepdim"))))
 
 
-def _evidence() -> dict[str, Any]:
-    (kd,) = [k for k in compare.known_differences() if k["id"] == "std-grad-at-zero-variance"]
+def _evidence(entry: str = "std-grad-at-zero-variance") -> dict[str, Any]:
+    (kd,) = [k for k in compare.known_differences() if k["id"] == entry]
     return kd
 
 
-def _records(case_json: dict[str, Any], backend: Any) -> list[dict[str, Any]]:
+def _records(case_json: dict[str, Any], backend: Any, oracle: str = "torch64") -> list[dict[str, Any]]:
     case = Case.from_json(case_json)
-    return [r for r in check_op_case(catalog.get("std"), case, backend) if r["oracle"] == "torch64"]
+    op = case_json["nodes"][0]["op"]
+    return [r for r in check_op_case(catalog.get(op), case, backend) if r["oracle"] == oracle]
 
 
 def test_evidence_is_excused_because_the_exact_oracle_sides_with_minigrad() -> None:
@@ -135,7 +138,7 @@ def test_evidence_is_excused_because_the_exact_oracle_sides_with_minigrad() -> N
 
 def test_a_wrong_backend_is_not_excused_where_torch_is_wrong_too() -> None:
     """Evidence case (torch's two-pass path is inexact): a planted wrong gradient is wrong as well -> fail."""
-    (rec,) = _records(_evidence()["case"], WrongStdGradient())
+    (rec,) = _records(_evidence()["case"], WrongGradient())
     assert rec["verdict"] == "fail" and rec["known_difference"] is None
     assert rec["exact"]["sided_with"] == "neither"
 
@@ -148,9 +151,21 @@ def test_a_wrong_backend_is_not_excused_where_torch_is_right() -> None:
     case["nodes"][0]["attrs"] = {"correction": 1, "dim": [0, 1], "keepdim": False}
     case["cotangents"][0].update(shape=[4], values=[0.5, -1.0, 0.25, 2.0])
     assert _records(case, load_backend("minigrad"))[0]["verdict"] == "pass"
-    (rec,) = _records(case, WrongStdGradient())
+    (rec,) = _records(case, WrongGradient())
     assert rec["verdict"] == "fail" and rec["known_difference"] is None
     assert rec["exact"]["sided_with"] == "torch" and rec["exact"]["entry"] == "std-grad-at-zero-variance"
+
+
+def test_a_wrong_norm_gradient_is_not_excused_by_the_upcast_entry() -> None:
+    """norm-upcast-grad-underflow excuses torch's 0 where the exact gradient is 1; a backend whose gradient is
+    wrong as well (planted: 1.4) is on neither side, so its record stays a failure."""
+    kd = _evidence("norm-upcast-grad-underflow")
+    op = kd["case"]["nodes"][0]["op"]
+    (good,) = _records(kd["case"], load_backend("minigrad"), "torch32")
+    assert good["verdict"] == "known_difference" and good["exact"]["sided_with"] == "backend"
+    (rec,) = _records(kd["case"], WrongGradient(op), "torch32")
+    assert rec["verdict"] == "fail" and rec["known_difference"] is None
+    assert rec["exact"]["sided_with"] == "neither" and rec["exact"]["entry"] == kd["id"]
 
 
 def test_entries_must_say_who_deviates_and_name_an_exact_oracle(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
