@@ -47,7 +47,7 @@ class Adagrad(Optimizer):
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One Adagrad update of every parameter that has a gradient."""
         loss = self._closure_loss(closure)
-        with no_grad():
+        with no_grad(), np.errstate(all="ignore"):  # torch updates silently, overflow included
             for group in self.param_groups:
                 lr, lr_decay, eps, wd = float(group["lr"]), group["lr_decay"], group["eps"], group["weight_decay"]
                 for p in group["params"]:

@@ -41,7 +41,7 @@ class Adam(Optimizer):
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One Adam(W) update of every parameter that has a gradient."""
         loss = self._closure_loss(closure)
-        with no_grad():
+        with no_grad(), np.errstate(all="ignore"):  # torch updates silently, overflow included
             for group in self.param_groups:
                 beta1, beta2 = group["betas"]
                 lr, eps, wd = float(group["lr"]), group["eps"], group["weight_decay"]

@@ -35,7 +35,7 @@ class RMSprop(Optimizer):
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One RMSprop update of every parameter that has a gradient."""
         loss = self._closure_loss(closure)
-        with no_grad():
+        with no_grad(), np.errstate(all="ignore"):  # torch updates silently, overflow included
             for group in self.param_groups:
                 lr, alpha, eps = float(group["lr"]), group["alpha"], group["eps"]
                 wd, momentum, centered = group["weight_decay"], group["momentum"], group["centered"]
@@ -60,7 +60,10 @@ class RMSprop(Optimizer):
                     if centered:
                         grad_avg = state["grad_avg"]._data
                         _lerp_(grad_avg, g, 1 - alpha)
-                        avg = np.sqrt(square_avg + -1 * grad_avg * grad_avg)
+                        # torch's addcmul is one fused multiply-add: grad_avg**2 never overflows on its own
+                        # (inf - 1e56 stays inf); a float64 product, rounded once, does the same
+                        wide = square_avg.astype(np.float64) - np.square(grad_avg.astype(np.float64))
+                        avg = np.sqrt(wide.astype(square_avg.dtype))
                     else:
                         avg = np.sqrt(square_avg)
                     avg += eps

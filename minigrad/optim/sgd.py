@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
 from .optimizer import Optimizer, ParamsT, _check_hparam, _grad
@@ -33,7 +35,7 @@ class SGD(Optimizer):
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One SGD update of every parameter that has a gradient."""
         loss = self._closure_loss(closure)
-        with no_grad():
+        with no_grad(), np.errstate(all="ignore"):  # torch updates silently, overflow included
             for group in self.param_groups:
                 lr, momentum, dampening = float(group["lr"]), group["momentum"], group["dampening"]
                 wd, nesterov = group["weight_decay"], group["nesterov"]

@@ -384,3 +384,15 @@ def test_scheduler_state_dict_resume_and_warning() -> None:
         s = StepLR(o, step_size=1)
         o.step()
         s.step()
+
+
+def test_centered_rmsprop_at_float32_overflow_matches_torch_silently() -> None:
+    # grad 1e30: square_avg overflows to inf; torch's fused addcmul gives avg = sqrt(inf - 1e56) = inf, so the
+    # update is 0 and the parameter is unchanged (torch 2.13: [1.0, -2.0]), with no warning
+    p = torch.tensor([1.0, -2.0], requires_grad=True)
+    opt = torch.optim.RMSprop([p], lr=0.01, centered=True)
+    p.grad = torch.tensor([1e30, -1e30])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        opt.step()
+    assert p.tolist() == [1.0, -2.0]
