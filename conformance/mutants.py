@@ -31,7 +31,6 @@ import fnmatch
 import hashlib
 import json
 import os
-import random
 import re
 import shutil
 import subprocess
@@ -449,11 +448,16 @@ def collect(package_dir: Path, patterns: Sequence[str] = DEFAULT_FILES, cache_di
 
 
 def sample(mutants: Sequence[Mutant], n: int | None, seed: int) -> list[Mutant]:
-    """``n`` mutants drawn without replacement with ``random.Random(seed)`` (all when ``n`` is None),
-    in file and position order. The draw depends only on the seed and the set of ids."""
-    pool = sorted(mutants, key=lambda m: m.id)
-    if n is not None and n < len(pool):
-        pool = random.Random(seed).sample(pool, n)
+    """``n`` mutants (all when ``n`` is None), in file and position order: those whose ``sha1(seed, id)`` is
+    smallest (bottom-k sampling). Every mutant's rank depends only on the seed and its own id, so editing
+    the code elsewhere keeps the sample: a mutant leaves it only when its line changes, or when a new
+    mutant ranks before it. A survivor killed by a fix is still in the next run's sample."""
+    def rank(m: Mutant) -> str:
+        return hashlib.sha1(f"{seed}:{m.id}".encode()).hexdigest()
+
+    pool = sorted(mutants, key=rank)
+    if n is not None:
+        pool = pool[:n]
     return sorted(pool, key=lambda m: (m.file, m.line, m.col, m.operator, m.mutated))
 
 

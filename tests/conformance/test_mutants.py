@@ -114,6 +114,15 @@ def test_sampling_is_deterministic_for_a_seed() -> None:
     assert sample(list(reversed(every)), 20, 0) == a  # independent of the order found
 
 
+def test_the_sample_survives_edits_elsewhere_in_the_code() -> None:
+    src = "".join(f"def f{i}(x):\n    return x * {i} + (x < {i})\n" for i in range(30))
+    before = {m.id for m in sample(mutants_of_source(src, "pkg/m.py"), 40, 0)}
+    edited = src + "def g(x):\n    return x - 1 if x > 2 else x // 3\n"  # a new function: new mutants
+    after = {m.id for m in sample(mutants_of_source(edited, "pkg/m.py"), 40, 0)}
+    new_ids = {m.id for m in mutants_of_source(edited, "pkg/m.py")} - {m.id for m in mutants_of_source(src, "pkg/m.py")}
+    assert new_ids and len(before - after) == len(after & new_ids)  # only newcomers displace old members
+
+
 TOY = '''
 def add(a, b):
     return a + b
