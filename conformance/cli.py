@@ -101,7 +101,10 @@ def _parser() -> argparse.ArgumentParser:
                                  "or a results.json with --id")
     rp.add_argument("--id", dest="record_id", default=None,
                     help="the record to replay when CASE is a results.json (the id on its report card)")
-    rp.add_argument("--backend", default="minigrad")
+    rp.add_argument("--backend", default="minigrad",
+                    help="minigrad, torch, or package.module:Class (default: %(default)s)")
+    rp.add_argument("--oracle", default=None, help="only the records of this oracle (torch64, torch32, fd64, "
+                    "error; default: every oracle that applies)")
 
     rep = sub.add_parser("report", help="render a report from results JSON (conformance.report)")
     rep.add_argument("args", nargs=argparse.REMAINDER)
@@ -316,53 +319,26 @@ def load_replay_case(path: str, record_id: str | None = None) -> dict[str, Any]:
             raise InputError(f"record {data.get('id')!r} (verdict {data.get('verdict')!r}) holds no case to replay "
                              "(records of passing checks, and errors raised outside a case, keep none)")
         data = data["case"]
-    if "nodes" not in data and (data.get("kind") not in ("network", "training") or "dtype" not in data):
+    from .replay import case_kind
+
+    if case_kind(data) is None:
         raise InputError(f"{path}: not a case (an IR case has 'nodes', a training case a 'kind' of network or "
-                         "training and a 'dtype'), a record (with 'verdict') or a results file "
-                         "(with 'schema_version')")
+                         "training and a 'dtype', an error or stateful case a 'kind' of error or stateful), a "
+                         "record (with 'verdict') or a results file (with 'schema_version')")
     return data
 
 
 def cmd_repro(args: argparse.Namespace) -> int:
-    """Replay a case against torch (and finite differences) and print every check."""
-    from . import catalog
+    """Replay a case against torch (and finite differences) and print every check and a verdict."""
     from .backends import load_backend
-    from .checks import HarnessRejected, check_case, check_op_case, check_train_case, failures
-    from .compare import describe_failure
-    from .ir import Case
+    from .replay import CannotReplay, replay, verdict
 
     data = load_replay_case(args.case, args.record_id)
     backend = load_backend(args.backend)
-    case = spec = None
-    if "nodes" in data:
-        try:  # a hand-edited or foreign case: say so rather than fail deep inside a check
-            case = Case.from_json(data)
-            if case.meta.get("kind", "graph") == "op":
-                spec = catalog.get(case.nodes[0].op)
-        except (KeyError, TypeError, ValueError, IndexError) as exc:
-            raise InputError(f"{args.case}: not a valid IR case ({type(exc).__name__}: {exc})") from None
     try:
-        if spec is not None:
-            records = check_op_case(spec, case, backend)
-        elif case is not None:
-            records = check_case(case, backend, kind="graph", subject=f"dag-{len(case.nodes)}-nodes",
-                                 tol_class="graph", factor=1.0 + case.depth() / 2)
-        else:
-            records = check_train_case(data, backend)
-    except HarnessRejected as exc:
-        raise InputError(f"{args.case}: torch rejects this case, so there is nothing to compare ({exc})") from None
-    for rec in records:
-        w = rec["worst"] or {}
-        print(f"{rec['oracle']:8} {rec['dtype']:8} {rec['verdict']:17} worst {w.get('quantity')} "
-              f"err/tol={w.get('ratio')}")
-        for chk in rec["checks"]:
-            if not chk["ok"]:
-                print(f"    {chk['quantity']}: err/tol={chk['ratio']} at {chk['index']} expected "
-                      f"{chk['expected']} actual {chk['actual']}")
-    bad = failures(records)
-    for rec in bad:
-        print("DISCREPANCY:", describe_failure(rec))
-    return 1 if bad else 0
+        return verdict(replay(data, backend), args.oracle)
+    except CannotReplay as exc:
+        raise InputError(f"{args.case}: {exc}") from None
 
 
 def cmd_bench(args: argparse.Namespace) -> int:

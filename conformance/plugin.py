@@ -165,14 +165,24 @@ class Recorder:
         return rel
 
     def write_case(self, record_id: str, case: Mapping[str, Any] | str, script: str,
-                   command: str | None = None) -> dict[str, str] | None:
-        """Store a case (IR JSON) in ``cases/<id>.json`` and its standalone reproducer in
-        ``repro/<id>.py``; return the record's ``repro`` field (None without a run folder)."""
+                   command: str | None = None, record: Mapping[str, Any] | None = None) -> dict[str, str] | None:
+        """Store a case in ``cases/<id>.json`` and its standalone reproducer in ``repro/<id>.py``; return the
+        record's ``repro`` field (None without a run folder).
+
+        With ``record`` (the card: its oracle, dtype and subject), the reproducer replays the case in this
+        run's backend against the card's oracle and exits non-zero outside tolerance
+        (``conformance.replay.script_text``); ``script`` (a plain program) is kept in it for ``--program``.
+        Without it, ``script`` is the reproducer as given."""
         if self.run_dir is None:
             return None
         name = safe_filename(record_id)
         case_rel, script_rel = f"cases/{name}.json", f"repro/{name}.py"
         text = case if isinstance(case, str) else json.dumps(to_plain(case), sort_keys=True, indent=1)
+        if record is not None:
+            from conformance.replay import script_text
+
+            script = script_text(record_id, case, script, backend=self._backend, oracle=record.get("oracle"),
+                                 dtype=record.get("dtype"), subject=record.get("subject"))
         _write_text(self.run_dir / case_rel, text)
         _write_text(self.run_dir / script_rel, script)
         shown = f"{self._command_dir}/{case_rel}" if self._command_dir else case_rel

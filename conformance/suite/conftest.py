@@ -55,10 +55,13 @@ class Sink:
         for rec in records:
             arrays = rec.pop("_arrays", None)
             rec["nodeid"] = rec.get("nodeid") or self.nodeid
-            if rec["verdict"] != "pass" and final and getattr(self.recorder, "run_dir", None) is not None:
+            # every card gets its artefacts: a failure on the final (shrunk) replay, and a known difference
+            # wherever it is recorded (a passing test keeps the records of all its examples)
+            card = final or rec["verdict"] == "known_difference"
+            if rec["verdict"] != "pass" and card and getattr(self.recorder, "run_dir", None) is not None:
                 if rec.get("case") is not None:
                     text = script(rec["case"]) if script else emit_repro(Case.from_json(rec["case"]), rec["id"])
-                    rec["repro"] = self.recorder.write_case(rec["id"], rec["case"], text)
+                    rec["repro"] = self.recorder.write_case(rec["id"], rec["case"], text, record=rec)
                 if arrays:  # explain() deferred by checks.check_case
                     rec["arrays_file"] = self.recorder.write_arrays(rec["id"], arrays())
             self.recorder.add(rec)
