@@ -32,6 +32,10 @@ EXIT_CODES_HELP = """exit status:
      that does not import, a pytest internal error, a bug in the harness)"""
 
 
+#: seconds one test may run (``run --case-timeout``): ten times the slowest test of a full ci run
+CASE_TIMEOUT = 600
+
+
 class InputError(ValueError):
     """Bad input from the user (a file, an id, an option value): reported in one line, exit status 2."""
 
@@ -82,7 +86,11 @@ def _parser() -> argparse.ArgumentParser:
                    help="examples per op test, >= 1 (others scale)")
     r.add_argument("--seed", type=int, default=None, help="hypothesis seed (ignored by derandomised ci)")
     r.add_argument("-n", "--workers", type=worker_count, default="1",
-                   help="pytest-xdist workers: a number >= 1 or auto (default: %(default)s)")
+                   help="pytest-xdist workers: a number >= 1 or auto (default: %(default)s); tests always run in "
+                        "worker processes, so a worker that crashes or hangs is recorded and replaced")
+    r.add_argument("--case-timeout", type=positive_int, default=CASE_TIMEOUT, metavar="SECONDS",
+                   help="stop a test (one property: all its examples) that runs longer than this and record it "
+                        "as crashed (pytest-timeout; default: %(default)s)")
     r.add_argument("--backend", default="minigrad",
                    help="minigrad, torch, or package.module:Class (default: %(default)s)")
     r.add_argument("--ops", default=None, help="only op and OpInfo tests matching these globs (comma-separated)")
@@ -220,8 +228,10 @@ def pytest_argv(args: argparse.Namespace, run_dir: Path) -> list[str]:
         pa.append(f"--conformance-coverage={package}")
     if fail_under:
         pa.append(f"--conformance-fail-under={fail_under:g}")
-    if str(args.workers) not in ("0", "1"):
-        pa += ["-n", str(args.workers)]
+    # always in xdist workers, even one: xdist records and replaces a worker that dies (os._exit, SIGSEGV, or
+    # pytest-timeout's thread method ending a hung test), where an in-process run would die with it
+    pa += ["-n", str(args.workers), f"--timeout={args.case_timeout}", "--timeout-method=thread",
+           f"--conformance-case-timeout={args.case_timeout}"]
     return pa + list(args.pytest_args)
 
 

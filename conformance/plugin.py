@@ -67,6 +67,7 @@ USER_PROPERTY = "conformance_records"
 REPRODUCE_RE = re.compile(r"@reproduce_failure\((?:'[^']*'|\"[^\"]*\"),\s*b(?:'[^']*'|\"[^\"]*\")\)")
 CRASH_RE = re.compile(r"worker '?([\w-]+)'? crashed while running")
 MESSAGE_LIMIT = 6000
+INFLIGHT = ".inflight"  # run-folder subfolder: the case each xdist worker is running (see Recorder.set_context)
 _example_counter = itertools.count(1)
 
 
@@ -146,9 +147,17 @@ class Recorder:
         return rec
 
     def set_context(self, **fields: Any) -> None:
-        """Describe the case the test is about to check (used only for synthesised error records)."""
+        """Describe the case the test is about to check (used for synthesised ``error`` and ``crashed`` records).
+
+        In an xdist worker writing a run, the latest context is also kept in ``.inflight/<worker>.json``, so a
+        worker that dies or hangs on a case leaves the controller a crashed record holding that case."""
         example, final = _current_example()
-        self._contexts.append(_Entry(example, final, to_plain(fields)))
+        context = to_plain(fields)
+        self._contexts.append(_Entry(example, final, context))
+        worker = os.environ.get("PYTEST_XDIST_WORKER")
+        if self.run_dir is not None and worker:
+            _write_text(self.run_dir / INFLIGHT / f"{worker}.json",
+                        json.dumps({"nodeid": self.nodeid, "context": context}, separators=(",", ":")))
 
     def write_arrays(self, record_id: str, arrays: Mapping[str, Any]) -> str | None:
         """Store large arrays of one record in ``arrays/<id>.json``; return that relative path.
@@ -230,6 +239,20 @@ def select_records(entries: Iterable[_Entry], failed: bool) -> list[dict[str, An
     return list(by_id.values())
 
 
+def plain_program(case: Mapping[str, Any]) -> str:
+    """A plain program showing a stored case in torch and minigrad side by side (``repro/<id>.py --program``)."""
+    from conformance.ir import Case, emit_repro, emit_train_repro
+
+    try:
+        if "nodes" in case:
+            return emit_repro(Case.from_json(dict(case)))
+        if case.get("kind") in ("network", "training"):
+            return emit_train_repro(dict(case))
+    except Exception as exc:  # noqa: BLE001 - the verdict part of the script does not need it
+        return f"# no plain program for this case ({type(exc).__name__}: {exc})"
+    return "# no plain program for this kind of case: run the script without --program for the replay"
+
+
 def _longrepr_text(report: pytest.TestReport) -> str:
     try:
         return report.longreprtext or ""
@@ -288,6 +311,8 @@ class _State:
     summary: dict[str, Any] | None = None
     render_error: str | None = None
     coverage_line: str | None = None
+    case_timeout: float | None = None
+    started_tests: dict[str, float] = field(default_factory=dict)
 
 
 COVERAGE_KEY = pytest.StashKey[tuple[Any, list[str]]]()  # (coverage.Coverage, warnings) in a measuring process
@@ -311,6 +336,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="command line shown in the report as the way to rerun")
     group.addoption("--conformance-coverage", dest="conformance_coverage", metavar="PKG", default=None,
                     help="measure branch coverage of package PKG (needs --conformance-report)")
+    group.addoption("--conformance-case-timeout", dest="conformance_case_timeout", metavar="S", type=float,
+                    default=None, help="the pytest --timeout of the run: a crashed test that ran this long timed out")
     group.addoption("--conformance-fail-under", dest="conformance_fail_under", metavar="PCT", type=float,
                     default=None, help="fail the session when PKG's branch coverage is below PCT percent")
 
@@ -345,7 +372,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if run_dir is not None and controller:
         run_dir.mkdir(parents=True, exist_ok=True)
     recorder = Recorder(run_dir, report_dir, config.getoption("conformance_backend", None))
-    state = _State(run_dir, recorder, controller)
+    state = _State(run_dir, recorder, controller, case_timeout=config.getoption("conformance_case_timeout", None))
     config.stash[STATE_KEY] = state
     config.pluginmanager.register(_Collector(state), "conformance-collector")
 
@@ -418,6 +445,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             rec = synthesized_record(item.nodeid, "error", _error_message(report), ctx, report.duration)
             if m:
                 rec["reproduce_failure"] = m.group(0)
+            if isinstance(rec.get("case"), dict):
+                rec["repro"] = state.recorder.write_case(rec["id"], rec["case"], plain_program(rec["case"]),
+                                                         record=rec)
             kept.append(rec)
     if kept:
         report.user_properties.append((USER_PROPERTY, json.dumps(kept, sort_keys=True)))
@@ -461,8 +491,35 @@ class _Collector:
         if report.failed and report.when not in ("setup", "call", "teardown"):
             text = _longrepr_text(report)
             if report.nodeid in state.crashed or CRASH_RE.search(text):
-                msg = text.strip() or "worker crashed"
-                state.records.append(synthesized_record(report.nodeid, "crashed", msg, None))
+                state.records.append(self._crashed_record(report.nodeid, text.strip() or "worker crashed"))
+
+    def _crashed_record(self, nodeid: str, message: str) -> dict[str, Any]:
+        """The ``crashed`` record of a test whose worker died: with the case it was running (from the worker's
+        in-flight file) and its replay files, and saying so when the test had reached ``--case-timeout``."""
+        state = self.state
+        assert state.run_dir is not None
+        started = state.started_tests.pop(nodeid, None)
+        elapsed = None if started is None else time.time() - started
+        if state.case_timeout and elapsed is not None and elapsed >= state.case_timeout:
+            message = (f"timed out: the test ran {elapsed:.0f} s, over --case-timeout {state.case_timeout:g} s; "
+                       f"pytest-timeout stopped its worker\n\n{message}")
+        context = None
+        for path in sorted((state.run_dir / INFLIGHT).glob("*.json")):
+            try:
+                doc = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if doc.get("nodeid") == nodeid:
+                context = doc.get("context")
+                path.unlink(missing_ok=True)
+        rec = synthesized_record(nodeid, "crashed", message, context, elapsed)
+        if isinstance(rec.get("case"), dict):
+            rec["repro"] = state.recorder.write_case(rec["id"], rec["case"], plain_program(rec["case"]), record=rec)
+        return rec
+
+    def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
+        """Controller: when each test started (a crashed test that ran past ``--case-timeout`` timed out)."""
+        self.state.started_tests[nodeid] = time.time()
 
     def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
         """Mark the run as interrupted; ``pytest_sessionfinish`` still writes the results."""
@@ -550,6 +607,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
                             coverage=coverage)
     results_path = write_results(state.run_dir / "results.json", results)
     _clean_artefacts(state.run_dir, results["records"])
+    for stale in (state.run_dir / INFLIGHT).glob("*.json"):
+        stale.unlink(missing_ok=True)
+    if (state.run_dir / INFLIGHT).is_dir():
+        (state.run_dir / INFLIGHT).rmdir()
     html_path = state.run_dir / "index.html"
     try:
         from conformance.report import render_report
