@@ -599,6 +599,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         "seed": config.getoption("conformance_seed", None),
         "workers": _workers(config, state),
         "backend": config.getoption("conformance_backend", None),
+        "ops": os.environ.get("CONFORMANCE_OPS") or None,  # the --ops filter the suite applied
         "interrupted": interrupted,
         "exit_status": int(exitstatus),
         "report_dir": str(state.run_dir),

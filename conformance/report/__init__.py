@@ -91,6 +91,7 @@ def main(argv: list[str]) -> int:
     if args.output:
         out = Path(args.output)
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(render_compare_html(diff, args.results[0], args.results[1]), encoding="utf-8")
+        reports = [os.path.relpath(Path(r).parent / "index.html", out.parent) for r in args.results]
+        out.write_text(render_compare_html(diff, args.results[0], args.results[1], *reports), encoding="utf-8")
         print(f"Comparison report: {out.resolve()}")
     return 1 if args.fail_on_regression and diff["regressed"] else 0
