@@ -68,6 +68,16 @@ def worker_count(text: str) -> str:
         raise argparse.ArgumentTypeError(f"expected a number of workers >= 1 or 'auto', got {text!r}") from None
 
 
+def shard_spec(text: str) -> str:
+    """argparse type for ``--shard``: ``K/N`` with 1 <= K <= N."""
+    from .plugin import parse_shard
+
+    try:
+        return "{}/{}".format(*parse_shard(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _profile_help() -> str:
     budgets = ", ".join(f"{p} ({EXAMPLES[p]['op']})" for p in PROFILES)
     return (f"example budget, as examples per op test: {budgets}; ci is derandomised and prints reproduce "
@@ -95,6 +105,11 @@ def _parser() -> argparse.ArgumentParser:
                    help="minigrad, torch, or package.module:Class (default: %(default)s)")
     r.add_argument("--ops", default=None, help="only op and OpInfo tests matching these globs (comma-separated)")
     r.add_argument("--report", default=None, help="run folder (default reports/<run-id>)")
+    r.add_argument("--shard", type=shard_spec, default=None, metavar="K/N",
+                   help="run shard K of N (1 <= K <= N): a deterministic 1/N of the tests, the same on every "
+                        "machine; merge the shards' results with `report A.json B.json ... -o OUT.html`")
+    r.add_argument("--gzip", action="store_true",
+                   help="write results.json.gz instead of results.json (every command reads either)")
     r.add_argument("--no-coverage", action="store_true", help="do not measure the backend's branch coverage")
     r.add_argument("--coverage-package", default=None,
                    help="package whose branch coverage is measured (default: the backend's library)")
@@ -196,7 +211,7 @@ def run_id(profile: str) -> str:
 
 def coverage_options(args: argparse.Namespace) -> tuple[str | None, float | None]:
     """(package to measure, --fail-under) for ``run``: on by default; the gate defaults to the package's
-    target only for the whole suite under the ci profile (a quick run or an ``--ops`` subset cannot reach
+    target only for the whole suite under the ci profile (a quick run, an ``--ops`` subset or a shard cannot reach
     it, and a gate that always fails teaches people to ignore it)."""
     from .branch_coverage import load_policy, package_for_backend
 
@@ -206,7 +221,7 @@ def coverage_options(args: argparse.Namespace) -> tuple[str | None, float | None
     if package is None:
         return None, None
     fail_under = args.fail_under
-    if fail_under is None and args.profile == "ci" and not args.ops:
+    if fail_under is None and args.profile == "ci" and not args.ops and not args.shard:
         fail_under = load_policy(package)["target"]
     return package, (fail_under if fail_under else None)
 
@@ -221,6 +236,10 @@ def pytest_argv(args: argparse.Namespace, run_dir: Path) -> list[str]:
           f"--conformance-report={run_dir}", f"--junitxml={run_dir / 'junit.xml'}",
           f"--conformance-profile={args.profile}", f"--conformance-backend={args.backend}",
           f"--conformance-command={command}", "-q", "-p", "no:cacheprovider", "-o", "console_output_style=classic"]
+    if args.shard:
+        pa.append(f"--conformance-shard={args.shard}")
+    if args.gzip:
+        pa.append("--conformance-gzip")
     if args.seed is not None:
         pa += ["--conformance-seed", str(args.seed), f"--hypothesis-seed={args.seed}"]
     package, fail_under = coverage_options(args)
@@ -294,10 +313,10 @@ def run_exit_status(pytest_status: int, narrowed: bool) -> int:
 def load_replay_case(path: str, record_id: str | None = None) -> dict[str, Any]:
     """The case ``repro`` replays: a case file (IR or training case), a record holding a case, or the record
     ``record_id`` of a results.json. Anything else raises :class:`InputError` saying what is wrong."""
-    from .results import validate_results
+    from .results import read_json_text, validate_results
 
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = read_json_text(path)
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:

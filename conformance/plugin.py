@@ -338,8 +338,41 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="measure branch coverage of package PKG (needs --conformance-report)")
     group.addoption("--conformance-case-timeout", dest="conformance_case_timeout", metavar="S", type=float,
                     default=None, help="the pytest --timeout of the run: a crashed test that ran this long timed out")
+    group.addoption("--conformance-shard", dest="conformance_shard", metavar="K/N", type=parse_shard, default=None,
+                    help="run only shard K of N: every N-th test item from the K-th, in collection order")
+    group.addoption("--conformance-gzip", dest="conformance_gzip", action="store_true", default=False,
+                    help="write DIR/results.json.gz (gzip-compressed) instead of DIR/results.json")
     group.addoption("--conformance-fail-under", dest="conformance_fail_under", metavar="PCT", type=float,
                     default=None, help="fail the session when PKG's branch coverage is below PCT percent")
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``K/N`` with 1 <= K <= N as ``(K, N)``; ``ValueError`` (pytest and argparse say it in one line) else."""
+    try:
+        k, n = (int(part) for part in str(text).split("/"))
+    except ValueError:
+        raise ValueError(f"expected K/N, e.g. 2/4, got {text!r}") from None
+    if not 1 <= k <= n:
+        raise ValueError(f"expected K/N with 1 <= K <= N, got {text!r}")
+    return k, n
+
+
+def shard_items(items: list[Any], k: int, n: int) -> tuple[list[Any], list[Any]]:
+    """(kept, deselected): the items at positions K-1, K-1+N, K-1+2N, ... of the collection order, which is the
+    same on every machine and in every xdist worker (round robin spreads each test file's items over shards)."""
+    kept = [item for i, item in enumerate(items) if i % n == k - 1]
+    return kept, [item for i, item in enumerate(items) if i % n != k - 1]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``--conformance-shard K/N``: keep this shard's items."""
+    shard = config.getoption("conformance_shard", None)
+    if shard is None:
+        return
+    kept, dropped = shard_items(items, *shard)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+    items[:] = kept
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -600,13 +633,16 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         "workers": _workers(config, state),
         "backend": config.getoption("conformance_backend", None),
         "ops": os.environ.get("CONFORMANCE_OPS") or None,  # the --ops filter the suite applied
+        "shard": "{}/{}".format(*config.getoption("conformance_shard")) if config.getoption(
+            "conformance_shard", None) else None,
         "interrupted": interrupted,
         "exit_status": int(exitstatus),
         "report_dir": str(state.run_dir),
     }
     results = build_results(state.records, run=run, environment=collect_environment(), catalogue=catalogue,
                             coverage=coverage)
-    results_path = write_results(state.run_dir / "results.json", results)
+    name = "results.json.gz" if config.getoption("conformance_gzip", False) else "results.json"
+    results_path = write_results(state.run_dir / name, results)
     _clean_artefacts(state.run_dir, results["records"])
     for stale in (state.run_dir / INFLIGHT).glob("*.json"):
         stale.unlink(missing_ok=True)
