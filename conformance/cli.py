@@ -221,7 +221,7 @@ def coverage_options(args: argparse.Namespace) -> tuple[str | None, float | None
     if package is None:
         return None, None
     fail_under = args.fail_under
-    if fail_under is None and args.profile == "ci" and not args.ops and not args.shard:
+    if fail_under is None and args.profile == "ci" and not args.ops and not getattr(args, "shard", None):
         fail_under = load_policy(package)["target"]
     return package, (fail_under if fail_under else None)
 
