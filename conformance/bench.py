@@ -106,21 +106,41 @@ WORKLOADS: dict[str, tuple[Callable[..., Callable[[], Any]], tuple[Any, ...], in
 }
 
 
-def run(backend_name: str = "minigrad", repeat: int = 5) -> list[dict[str, Any]]:
-    """Rows: workload, seconds per iteration in each library, ratio backend / torch."""
+def thread_counts() -> dict[str, int]:
+    """Threads each library computes with now: torch's intra-op pool and every BLAS/OpenMP pool NumPy (and
+    anything else loaded) uses, as threadpoolctl sees them, e.g. ``{"torch": 1, "openblas (blas)": 1}``."""
+    import torch
+    from threadpoolctl import threadpool_info
+
+    counts = {"torch": int(torch.get_num_threads())}
+    for pool in threadpool_info():
+        counts[f"{pool.get('internal_api')} ({pool.get('user_api')})"] = int(pool.get("num_threads") or 0)
+    return counts
+
+
+def run(backend_name: str = "minigrad", repeat: int = 5) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """(rows: workload, seconds per iteration in each library, ratio backend / torch; the thread counts).
+
+    Both sides compute on one thread: torch's pool is pinned (``profiles.pin_threads``, as in the suite's
+    workers) and so is NumPy's BLAS (threadpoolctl; an unpinned OpenBLAS makes the ratio depend on how busy
+    the machine is: 6.6x on a busy one, 1.8x on a quiet one for the same command)."""
+    from threadpoolctl import threadpool_limits
+
     from .profiles import pin_threads
 
-    pin_threads()  # torch on one thread, like the suite's workers
+    pin_threads()
     be, ref = load_backend(backend_name), reference()
     rows = []
     jobs = list(WORKLOADS.items())
     case = _dag_case()
     jobs.append((f"random DAG fwd+VJP ({len(case.nodes)} nodes)", (_dag, (case,), 20)))
-    for name, (make, args, inner) in jobs:
-        t_be = _timeit(make(be, *args), repeat, inner)
-        t_ref = _timeit(make(ref, *args), repeat, inner)
-        rows.append({"workload": name, backend_name: t_be, "torch": t_ref, "ratio": t_be / t_ref})
-    return rows
+    with threadpool_limits(limits=1):
+        threads = thread_counts()
+        for name, (make, args, inner) in jobs:
+            t_be = _timeit(make(be, *args), repeat, inner)
+            t_ref = _timeit(make(ref, *args), repeat, inner)
+            rows.append({"workload": name, backend_name: t_be, "torch": t_ref, "ratio": t_be / t_ref})
+    return rows, threads
 
 
 def main(backend_name: str = "minigrad", repeat: int = 5, json_path: str | None = None) -> int:
@@ -128,14 +148,16 @@ def main(backend_name: str = "minigrad", repeat: int = 5, json_path: str | None 
     from rich.console import Console
     from rich.table import Table
 
-    rows = run(backend_name, repeat)
+    rows, threads = run(backend_name, repeat)
     table = Table(title=f"{backend_name} vs torch (best of {repeat}; ratio = {backend_name} / torch)")
     for col in ("workload", f"{backend_name} ms", "torch ms", "ratio"):
         table.add_column(col, justify="left" if col == "workload" else "right")
     for r in rows:
         table.add_row(r["workload"], f"{r[backend_name] * 1e3:.3f}", f"{r['torch'] * 1e3:.3f}", f"{r['ratio']:.2f}x")
-    Console().print(table)
+    console = Console()
+    console.print(table)
+    console.print("threads: " + ", ".join(f"{name} {n}" for name, n in threads.items()))
     if json_path:
         with open(json_path, "w") as f:
-            json.dump(rows, f, indent=1)
+            json.dump({"threads": threads, "workloads": rows}, f, indent=1)
     return 0

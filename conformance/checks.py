@@ -112,8 +112,11 @@ def _check_case(case: Case, backend: Any, *, kind: str, subject: str, tol_class:
         try:
             actual = evaluate(cd, backend)
         except Exception as e:  # noqa: BLE001 - the backend failed where torch did not
-            records.append(make_record(oracle=oracle, checks=[], case=cd.to_json(), verdict="error",
-                                       message=_err(e), duration_s=time.perf_counter() - t0, **common))
+            rec = make_record(oracle=oracle, checks=[], case=cd.to_json(), verdict="error", message=_err(e),
+                              duration_s=time.perf_counter() - t0, **common)
+            if kind == "graph":  # the node that raises, or the first one wrong before it (the card colours it)
+                rec["first_bad_node"] = localize(cd, backend)
+            records.append(rec)
             continue
         if oracle in oracles:
             checks = compare_evaluations(cd, actual, expected, dtype, tol_class, factor)
@@ -129,8 +132,11 @@ def _check_case(case: Case, backend: Any, *, kind: str, subject: str, tol_class:
             t1 = time.perf_counter()
             chk = fd_check(cd, backend, actual.grads, expected.grads, frozen)
             if chk is not None:
-                records.append(make_record(oracle="fd64", checks=[chk], case=cd.to_json(),
-                                           duration_s=time.perf_counter() - t1, **common))
+                rec = make_record(oracle="fd64", checks=[chk], case=cd.to_json(), duration_s=time.perf_counter() - t1,
+                                  **common)
+                if rec["verdict"] == "fail" and kind == "graph":
+                    rec["first_bad_node"] = localize(cd, backend)
+                records.append(rec)
     return records
 
 

@@ -32,6 +32,10 @@ EXIT_CODES_HELP = """exit status:
      that does not import, a pytest internal error, a bug in the harness)"""
 
 
+#: seconds one test may run (``run --case-timeout``): ten times the slowest test of a full ci run
+CASE_TIMEOUT = 600
+
+
 class InputError(ValueError):
     """Bad input from the user (a file, an id, an option value): reported in one line, exit status 2."""
 
@@ -64,6 +68,16 @@ def worker_count(text: str) -> str:
         raise argparse.ArgumentTypeError(f"expected a number of workers >= 1 or 'auto', got {text!r}") from None
 
 
+def shard_spec(text: str) -> str:
+    """argparse type for ``--shard``: ``K/N`` with 1 <= K <= N."""
+    from .plugin import parse_shard
+
+    try:
+        return "{}/{}".format(*parse_shard(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _profile_help() -> str:
     budgets = ", ".join(f"{p} ({EXAMPLES[p]['op']})" for p in PROFILES)
     return (f"example budget, as examples per op test: {budgets}; ci is derandomised and prints reproduce "
@@ -82,11 +96,20 @@ def _parser() -> argparse.ArgumentParser:
                    help="examples per op test, >= 1 (others scale)")
     r.add_argument("--seed", type=int, default=None, help="hypothesis seed (ignored by derandomised ci)")
     r.add_argument("-n", "--workers", type=worker_count, default="1",
-                   help="pytest-xdist workers: a number >= 1 or auto (default: %(default)s)")
+                   help="pytest-xdist workers: a number >= 1 or auto (default: %(default)s); tests always run in "
+                        "worker processes, so a worker that crashes or hangs is recorded and replaced")
+    r.add_argument("--case-timeout", type=positive_int, default=CASE_TIMEOUT, metavar="SECONDS",
+                   help="stop a test (one property: all its examples) that runs longer than this and record it "
+                        "as crashed (pytest-timeout; default: %(default)s)")
     r.add_argument("--backend", default="minigrad",
                    help="minigrad, torch, or package.module:Class (default: %(default)s)")
     r.add_argument("--ops", default=None, help="only op and OpInfo tests matching these globs (comma-separated)")
     r.add_argument("--report", default=None, help="run folder (default reports/<run-id>)")
+    r.add_argument("--shard", type=shard_spec, default=None, metavar="K/N",
+                   help="run shard K of N (1 <= K <= N): a deterministic 1/N of the tests, the same on every "
+                        "machine; merge the shards' results with `report A.json B.json ... -o OUT.html`")
+    r.add_argument("--gzip", action="store_true",
+                   help="write results.json.gz instead of results.json (every command reads either)")
     r.add_argument("--no-coverage", action="store_true", help="do not measure the backend's branch coverage")
     r.add_argument("--coverage-package", default=None,
                    help="package whose branch coverage is measured (default: the backend's library)")
@@ -101,7 +124,10 @@ def _parser() -> argparse.ArgumentParser:
                                  "or a results.json with --id")
     rp.add_argument("--id", dest="record_id", default=None,
                     help="the record to replay when CASE is a results.json (the id on its report card)")
-    rp.add_argument("--backend", default="minigrad")
+    rp.add_argument("--backend", default="minigrad",
+                    help="minigrad, torch, or package.module:Class (default: %(default)s)")
+    rp.add_argument("--oracle", default=None, help="only the records of this oracle (torch64, torch32, fd64, "
+                    "error; default: every oracle that applies)")
 
     rep = sub.add_parser("report", help="render a report from results JSON (conformance.report)")
     rep.add_argument("args", nargs=argparse.REMAINDER)
@@ -185,7 +211,7 @@ def run_id(profile: str) -> str:
 
 def coverage_options(args: argparse.Namespace) -> tuple[str | None, float | None]:
     """(package to measure, --fail-under) for ``run``: on by default; the gate defaults to the package's
-    target only for the whole suite under the ci profile (a quick run or an ``--ops`` subset cannot reach
+    target only for the whole suite under the ci profile (a quick run, an ``--ops`` subset or a shard cannot reach
     it, and a gate that always fails teaches people to ignore it)."""
     from .branch_coverage import load_policy, package_for_backend
 
@@ -195,7 +221,7 @@ def coverage_options(args: argparse.Namespace) -> tuple[str | None, float | None
     if package is None:
         return None, None
     fail_under = args.fail_under
-    if fail_under is None and args.profile == "ci" and not args.ops:
+    if fail_under is None and args.profile == "ci" and not args.ops and not getattr(args, "shard", None):
         fail_under = load_policy(package)["target"]
     return package, (fail_under if fail_under else None)
 
@@ -210,6 +236,10 @@ def pytest_argv(args: argparse.Namespace, run_dir: Path) -> list[str]:
           f"--conformance-report={run_dir}", f"--junitxml={run_dir / 'junit.xml'}",
           f"--conformance-profile={args.profile}", f"--conformance-backend={args.backend}",
           f"--conformance-command={command}", "-q", "-p", "no:cacheprovider", "-o", "console_output_style=classic"]
+    if args.shard:
+        pa.append(f"--conformance-shard={args.shard}")
+    if args.gzip:
+        pa.append("--conformance-gzip")
     if args.seed is not None:
         pa += ["--conformance-seed", str(args.seed), f"--hypothesis-seed={args.seed}"]
     package, fail_under = coverage_options(args)
@@ -217,8 +247,10 @@ def pytest_argv(args: argparse.Namespace, run_dir: Path) -> list[str]:
         pa.append(f"--conformance-coverage={package}")
     if fail_under:
         pa.append(f"--conformance-fail-under={fail_under:g}")
-    if str(args.workers) not in ("0", "1"):
-        pa += ["-n", str(args.workers)]
+    # always in xdist workers, even one: xdist records and replaces a worker that dies (os._exit, SIGSEGV, or
+    # pytest-timeout's thread method ending a hung test), where an in-process run would die with it
+    pa += ["-n", str(args.workers), f"--timeout={args.case_timeout}", "--timeout-method=thread",
+           f"--conformance-case-timeout={args.case_timeout}"]
     return pa + list(args.pytest_args)
 
 
@@ -281,10 +313,10 @@ def run_exit_status(pytest_status: int, narrowed: bool) -> int:
 def load_replay_case(path: str, record_id: str | None = None) -> dict[str, Any]:
     """The case ``repro`` replays: a case file (IR or training case), a record holding a case, or the record
     ``record_id`` of a results.json. Anything else raises :class:`InputError` saying what is wrong."""
-    from .results import validate_results
+    from .results import read_json_text, validate_results
 
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = read_json_text(path)
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -316,53 +348,26 @@ def load_replay_case(path: str, record_id: str | None = None) -> dict[str, Any]:
             raise InputError(f"record {data.get('id')!r} (verdict {data.get('verdict')!r}) holds no case to replay "
                              "(records of passing checks, and errors raised outside a case, keep none)")
         data = data["case"]
-    if "nodes" not in data and (data.get("kind") not in ("network", "training") or "dtype" not in data):
+    from .replay import case_kind
+
+    if case_kind(data) is None:
         raise InputError(f"{path}: not a case (an IR case has 'nodes', a training case a 'kind' of network or "
-                         "training and a 'dtype'), a record (with 'verdict') or a results file "
-                         "(with 'schema_version')")
+                         "training and a 'dtype', an error or stateful case a 'kind' of error or stateful), a "
+                         "record (with 'verdict') or a results file (with 'schema_version')")
     return data
 
 
 def cmd_repro(args: argparse.Namespace) -> int:
-    """Replay a case against torch (and finite differences) and print every check."""
-    from . import catalog
+    """Replay a case against torch (and finite differences) and print every check and a verdict."""
     from .backends import load_backend
-    from .checks import HarnessRejected, check_case, check_op_case, check_train_case, failures
-    from .compare import describe_failure
-    from .ir import Case
+    from .replay import CannotReplay, replay, verdict
 
     data = load_replay_case(args.case, args.record_id)
     backend = load_backend(args.backend)
-    case = spec = None
-    if "nodes" in data:
-        try:  # a hand-edited or foreign case: say so rather than fail deep inside a check
-            case = Case.from_json(data)
-            if case.meta.get("kind", "graph") == "op":
-                spec = catalog.get(case.nodes[0].op)
-        except (KeyError, TypeError, ValueError, IndexError) as exc:
-            raise InputError(f"{args.case}: not a valid IR case ({type(exc).__name__}: {exc})") from None
     try:
-        if spec is not None:
-            records = check_op_case(spec, case, backend)
-        elif case is not None:
-            records = check_case(case, backend, kind="graph", subject=f"dag-{len(case.nodes)}-nodes",
-                                 tol_class="graph", factor=1.0 + case.depth() / 2)
-        else:
-            records = check_train_case(data, backend)
-    except HarnessRejected as exc:
-        raise InputError(f"{args.case}: torch rejects this case, so there is nothing to compare ({exc})") from None
-    for rec in records:
-        w = rec["worst"] or {}
-        print(f"{rec['oracle']:8} {rec['dtype']:8} {rec['verdict']:17} worst {w.get('quantity')} "
-              f"err/tol={w.get('ratio')}")
-        for chk in rec["checks"]:
-            if not chk["ok"]:
-                print(f"    {chk['quantity']}: err/tol={chk['ratio']} at {chk['index']} expected "
-                      f"{chk['expected']} actual {chk['actual']}")
-    bad = failures(records)
-    for rec in bad:
-        print("DISCREPANCY:", describe_failure(rec))
-    return 1 if bad else 0
+        return verdict(replay(data, backend), args.oracle)
+    except CannotReplay as exc:
+        raise InputError(f"{args.case}: {exc}") from None
 
 
 def cmd_bench(args: argparse.Namespace) -> int:

@@ -67,6 +67,7 @@ USER_PROPERTY = "conformance_records"
 REPRODUCE_RE = re.compile(r"@reproduce_failure\((?:'[^']*'|\"[^\"]*\"),\s*b(?:'[^']*'|\"[^\"]*\")\)")
 CRASH_RE = re.compile(r"worker '?([\w-]+)'? crashed while running")
 MESSAGE_LIMIT = 6000
+INFLIGHT = ".inflight"  # run-folder subfolder: the case each xdist worker is running (see Recorder.set_context)
 _example_counter = itertools.count(1)
 
 
@@ -121,6 +122,7 @@ class Recorder:
         self._pending: list[_Entry] = []
         self._contexts: list[_Entry] = []
         self._mark = time.perf_counter()
+        self._inflight: int | None = None  # file descriptor of .inflight/<worker>.json (see set_context)
 
     # -- used by tests -------------------------------------------------------------------------
     @property
@@ -146,9 +148,22 @@ class Recorder:
         return rec
 
     def set_context(self, **fields: Any) -> None:
-        """Describe the case the test is about to check (used only for synthesised error records)."""
+        """Describe the case the test is about to check (used for synthesised ``error`` and ``crashed`` records).
+
+        In an xdist worker writing a run, the latest context is also kept in ``.inflight/<worker>.json``, so a
+        worker that dies or hangs on a case leaves the controller a crashed record holding that case."""
         example, final = _current_example()
-        self._contexts.append(_Entry(example, final, to_plain(fields)))
+        self._contexts.append(_Entry(example, final, dict(fields)))  # made plain JSON only when used
+        worker = os.environ.get("PYTEST_XDIST_WORKER")
+        if self.run_dir is not None and worker:
+            # once per example: one open file rewritten in place (an open/rename per example cost ~1 ms)
+            if self._inflight is None:
+                (self.run_dir / INFLIGHT).mkdir(parents=True, exist_ok=True)
+                self._inflight = os.open(self.run_dir / INFLIGHT / f"{worker}.json", os.O_WRONLY | os.O_CREAT, 0o644)
+            data = json.dumps({"nodeid": self.nodeid, "context": fields}, separators=(",", ":"),
+                              default=to_plain).encode()
+            os.pwrite(self._inflight, data, 0)
+            os.ftruncate(self._inflight, len(data))
 
     def write_arrays(self, record_id: str, arrays: Mapping[str, Any]) -> str | None:
         """Store large arrays of one record in ``arrays/<id>.json``; return that relative path.
@@ -165,14 +180,24 @@ class Recorder:
         return rel
 
     def write_case(self, record_id: str, case: Mapping[str, Any] | str, script: str,
-                   command: str | None = None) -> dict[str, str] | None:
-        """Store a case (IR JSON) in ``cases/<id>.json`` and its standalone reproducer in
-        ``repro/<id>.py``; return the record's ``repro`` field (None without a run folder)."""
+                   command: str | None = None, record: Mapping[str, Any] | None = None) -> dict[str, str] | None:
+        """Store a case in ``cases/<id>.json`` and its standalone reproducer in ``repro/<id>.py``; return the
+        record's ``repro`` field (None without a run folder).
+
+        With ``record`` (the card: its oracle, dtype and subject), the reproducer replays the case in this
+        run's backend against the card's oracle and exits non-zero outside tolerance
+        (``conformance.replay.script_text``); ``script`` (a plain program) is kept in it for ``--program``.
+        Without it, ``script`` is the reproducer as given."""
         if self.run_dir is None:
             return None
         name = safe_filename(record_id)
         case_rel, script_rel = f"cases/{name}.json", f"repro/{name}.py"
         text = case if isinstance(case, str) else json.dumps(to_plain(case), sort_keys=True, indent=1)
+        if record is not None:
+            from conformance.replay import script_text
+
+            script = script_text(record_id, case, script, backend=self._backend, oracle=record.get("oracle"),
+                                 dtype=record.get("dtype"), subject=record.get("subject"))
         _write_text(self.run_dir / case_rel, text)
         _write_text(self.run_dir / script_rel, script)
         shown = f"{self._command_dir}/{case_rel}" if self._command_dir else case_rel
@@ -218,6 +243,20 @@ def select_records(entries: Iterable[_Entry], failed: bool) -> list[dict[str, An
         by_id.pop(rec["id"], None)
         by_id[rec["id"]] = rec
     return list(by_id.values())
+
+
+def plain_program(case: Mapping[str, Any]) -> str:
+    """A plain program showing a stored case in torch and minigrad side by side (``repro/<id>.py --program``)."""
+    from conformance.ir import Case, emit_repro, emit_train_repro
+
+    try:
+        if "nodes" in case:
+            return emit_repro(Case.from_json(dict(case)))
+        if case.get("kind") in ("network", "training"):
+            return emit_train_repro(dict(case))
+    except Exception as exc:  # noqa: BLE001 - the verdict part of the script does not need it
+        return f"# no plain program for this case ({type(exc).__name__}: {exc})"
+    return "# no plain program for this kind of case: run the script without --program for the replay"
 
 
 def _longrepr_text(report: pytest.TestReport) -> str:
@@ -278,6 +317,8 @@ class _State:
     summary: dict[str, Any] | None = None
     render_error: str | None = None
     coverage_line: str | None = None
+    case_timeout: float | None = None
+    started_tests: dict[str, float] = field(default_factory=dict)
 
 
 COVERAGE_KEY = pytest.StashKey[tuple[Any, list[str]]]()  # (coverage.Coverage, warnings) in a measuring process
@@ -301,8 +342,43 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="command line shown in the report as the way to rerun")
     group.addoption("--conformance-coverage", dest="conformance_coverage", metavar="PKG", default=None,
                     help="measure branch coverage of package PKG (needs --conformance-report)")
+    group.addoption("--conformance-case-timeout", dest="conformance_case_timeout", metavar="S", type=float,
+                    default=None, help="the pytest --timeout of the run: a crashed test that ran this long timed out")
+    group.addoption("--conformance-shard", dest="conformance_shard", metavar="K/N", type=parse_shard, default=None,
+                    help="run only shard K of N: every N-th test item from the K-th, in collection order")
+    group.addoption("--conformance-gzip", dest="conformance_gzip", action="store_true", default=False,
+                    help="write DIR/results.json.gz (gzip-compressed) instead of DIR/results.json")
     group.addoption("--conformance-fail-under", dest="conformance_fail_under", metavar="PCT", type=float,
                     default=None, help="fail the session when PKG's branch coverage is below PCT percent")
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``K/N`` with 1 <= K <= N as ``(K, N)``; ``ValueError`` (pytest and argparse say it in one line) else."""
+    try:
+        k, n = (int(part) for part in str(text).split("/"))
+    except ValueError:
+        raise ValueError(f"expected K/N, e.g. 2/4, got {text!r}") from None
+    if not 1 <= k <= n:
+        raise ValueError(f"expected K/N with 1 <= K <= N, got {text!r}")
+    return k, n
+
+
+def shard_items(items: list[Any], k: int, n: int) -> tuple[list[Any], list[Any]]:
+    """(kept, deselected): the items at positions K-1, K-1+N, K-1+2N, ... of the collection order, which is the
+    same on every machine and in every xdist worker (round robin spreads each test file's items over shards)."""
+    kept = [item for i, item in enumerate(items) if i % n == k - 1]
+    return kept, [item for i, item in enumerate(items) if i % n != k - 1]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``--conformance-shard K/N``: keep this shard's items."""
+    shard = config.getoption("conformance_shard", None)
+    if shard is None:
+        return
+    kept, dropped = shard_items(items, *shard)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+    items[:] = kept
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -335,7 +411,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if run_dir is not None and controller:
         run_dir.mkdir(parents=True, exist_ok=True)
     recorder = Recorder(run_dir, report_dir, config.getoption("conformance_backend", None))
-    state = _State(run_dir, recorder, controller)
+    state = _State(run_dir, recorder, controller, case_timeout=config.getoption("conformance_case_timeout", None))
     config.stash[STATE_KEY] = state
     config.pluginmanager.register(_Collector(state), "conformance-collector")
 
@@ -404,10 +480,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                 rec["reproduce_failure"] = m.group(0)
         if not any(r["verdict"] != "pass" for r in kept):
             final_ctx = [c.record for c in contexts if c.final] or [c.record for c in contexts[-1:]]
-            ctx = dict(final_ctx[-1]) if final_ctx else {}
+            ctx = to_plain(dict(final_ctx[-1])) if final_ctx else {}
             rec = synthesized_record(item.nodeid, "error", _error_message(report), ctx, report.duration)
             if m:
                 rec["reproduce_failure"] = m.group(0)
+            if isinstance(rec.get("case"), dict):
+                rec["repro"] = state.recorder.write_case(rec["id"], rec["case"], plain_program(rec["case"]),
+                                                         record=rec)
             kept.append(rec)
     if kept:
         report.user_properties.append((USER_PROPERTY, json.dumps(kept, sort_keys=True)))
@@ -451,8 +530,35 @@ class _Collector:
         if report.failed and report.when not in ("setup", "call", "teardown"):
             text = _longrepr_text(report)
             if report.nodeid in state.crashed or CRASH_RE.search(text):
-                msg = text.strip() or "worker crashed"
-                state.records.append(synthesized_record(report.nodeid, "crashed", msg, None))
+                state.records.append(self._crashed_record(report.nodeid, text.strip() or "worker crashed"))
+
+    def _crashed_record(self, nodeid: str, message: str) -> dict[str, Any]:
+        """The ``crashed`` record of a test whose worker died: with the case it was running (from the worker's
+        in-flight file) and its replay files, and saying so when the test had reached ``--case-timeout``."""
+        state = self.state
+        assert state.run_dir is not None
+        started = state.started_tests.pop(nodeid, None)
+        elapsed = None if started is None else time.time() - started
+        if state.case_timeout and elapsed is not None and elapsed >= state.case_timeout:
+            message = (f"timed out: the test ran {elapsed:.0f} s, over --case-timeout {state.case_timeout:g} s; "
+                       f"pytest-timeout stopped its worker\n\n{message}")
+        context = None
+        for path in sorted((state.run_dir / INFLIGHT).glob("*.json")):
+            try:
+                doc = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if doc.get("nodeid") == nodeid:
+                context = doc.get("context")
+                path.unlink(missing_ok=True)
+        rec = synthesized_record(nodeid, "crashed", message, context, elapsed)
+        if isinstance(rec.get("case"), dict):
+            rec["repro"] = state.recorder.write_case(rec["id"], rec["case"], plain_program(rec["case"]), record=rec)
+        return rec
+
+    def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
+        """Controller: when each test started (a crashed test that ran past ``--case-timeout`` timed out)."""
+        self.state.started_tests[nodeid] = time.time()
 
     def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
         """Mark the run as interrupted; ``pytest_sessionfinish`` still writes the results."""
@@ -532,14 +638,24 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         "seed": config.getoption("conformance_seed", None),
         "workers": _workers(config, state),
         "backend": config.getoption("conformance_backend", None),
+        "ops": os.environ.get("CONFORMANCE_OPS") or None,  # the --ops filter the suite applied
+        "shard": "{}/{}".format(*config.getoption("conformance_shard")) if config.getoption(
+            "conformance_shard", None) else None,
         "interrupted": interrupted,
         "exit_status": int(exitstatus),
         "report_dir": str(state.run_dir),
     }
     results = build_results(state.records, run=run, environment=collect_environment(), catalogue=catalogue,
                             coverage=coverage)
-    results_path = write_results(state.run_dir / "results.json", results)
+    name = "results.json.gz" if config.getoption("conformance_gzip", False) else "results.json"
+    results_path = write_results(state.run_dir / name, results)
     _clean_artefacts(state.run_dir, results["records"])
+    for stale in (state.run_dir / INFLIGHT).glob("*.json"):
+        stale.unlink(missing_ok=True)
+    try:
+        (state.run_dir / INFLIGHT).rmdir()
+    except OSError:  # absent (no worker wrote one), or a file appeared meanwhile: harmless either way
+        pass
     html_path = state.run_dir / "index.html"
     try:
         from conformance.report import render_report

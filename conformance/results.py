@@ -315,14 +315,38 @@ def dumps_results(results: Mapping[str, Any]) -> str:
     return "{\n" + ",\n".join(parts) + "\n}\n"
 
 
+GZIP_MAGIC = b"\x1f\x8b"
+
+
 def write_results(path: str | os.PathLike[str], results: Mapping[str, Any]) -> Path:
-    """Write ``results`` atomically (temp file + rename) and return the path."""
+    """Write ``results`` atomically (temp file + rename) and return the path; gzip-compressed when the name
+    ends in ``.gz`` (deterministic: no timestamp in the gzip header)."""
+    import gzip
+
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(p.name + ".tmp")
-    tmp.write_text(dumps_results(results), encoding="utf-8")
+    data = dumps_results(results).encode("utf-8")
+    tmp.write_bytes(gzip.compress(data, compresslevel=6, mtime=0) if p.name.endswith(".gz") else data)
     os.replace(tmp, p)
     return p
+
+
+def read_json_text(path: str | os.PathLike[str]) -> str:
+    """The text of a JSON file, gzip-compressed or not (told by its first bytes). A missing ``X.json`` whose
+    ``X.json.gz`` exists is read from there, so ``results.json`` names a run's results either way."""
+    import gzip
+
+    p = Path(path)
+    if not p.exists() and Path(f"{p}.gz").exists():
+        p = Path(f"{p}.gz")
+    data = p.read_bytes()
+    if data[:2] == GZIP_MAGIC:
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as exc:
+            raise UnicodeDecodeError("gzip", data[:1], 0, 1, f"damaged gzip data ({exc})") from None
+    return data.decode("utf-8")
 
 
 def validate_results(doc: Any, source: str = "results") -> dict[str, Any]:
@@ -357,9 +381,11 @@ def load_results(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read and validate a results file (``ResultsError`` with a clear message if unusable)."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        text = read_json_text(p)
     except OSError as exc:
         raise ResultsError(f"{p}: cannot read results file ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise ResultsError(f"{p}: not a text or gzip-compressed JSON file ({exc.reason})") from None
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:

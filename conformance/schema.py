@@ -59,13 +59,14 @@ A **record** is one case checked against one oracle::
       "duration_s": 0.01
     }
 
-The **results file** ``results.json``::
+The **results file** ``results.json`` (``results.json.gz`` with ``run --gzip``; every reader takes either)::
 
     {
       "schema_version": 1,
       "run": {"id": "...", "command": "...", "started": iso8601, "duration_s": float,
               "profile": "ci", "seed": int|null, "workers": int, "backend": "minigrad",
-              "interrupted": bool, "exit_status": int|null},
+              "interrupted": bool, "exit_status": int|null, "ops": "--ops globs"|null,
+              "shard": "K/N"|null, "merged_from": [shard or path, ...] (a merge of shards only)},
       "environment": {"python": "...", "numpy": "...", "torch": "...", "minigrad": "...",
                       "hypothesis": "...", "platform": "...", "cpu": "...", "cpu_count": int},
       "counts": {"pass": n, "fail": n, "known_difference": n, "error": n, "crashed": n},
@@ -95,7 +96,7 @@ Extensions (plugin/report, documented here as the contract):
   recording a discrepancy itself (backend exception, fixture error, crashed xdist worker). Its
   ``subject`` is the test's parameter id (or name) unless ``recorder.set_context(...)`` said more
   (then kind/subject/ops/oracle/dtype/case/id come from that context).
-* ``run.report_dir`` is the absolute run folder; ``run.workers`` is xdist's ``-n`` (1 in-process);
+* ``run.report_dir`` is the absolute run folder; ``run.workers`` is xdist's ``-n`` (a merge: the shards' sum);
   ``environment.executable`` is ``sys.executable``.
 * ``results.json`` text layout: sorted keys; ``records`` and ``ops`` one entry per line, so two runs
   diff line by line (``conformance.results.dumps_results``). A record's fields that hold their empty

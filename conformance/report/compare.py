@@ -16,6 +16,8 @@ from conformance.results import record_ratio, worst_key
 MARGIN_FACTOR = 2.0
 MARGIN_FLOOR = 1e-2
 ENV_KEYS = ("python", "numpy", "torch", "minigrad", "hypothesis", "platform", "cpu")
+#: what a run checked: two runs that differ here check different things, so their differences mean little
+RUN_KEYS = (("backend", "backend"), ("profile", "profile"), ("ops", "op filter (--ops)"), ("shard", "shard"))
 
 
 def _bad(r: Mapping[str, Any] | None) -> bool:
@@ -59,6 +61,12 @@ def compare_results(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str,
     fixed.sort(key=lambda e: worst_key(e["old"]))
     worse.sort(key=lambda e: (-e["new_ratio"] / max(e["old_ratio"], 1e-300), e["id"]))
     better.sort(key=lambda e: (e["new_ratio"] / max(e["old_ratio"], 1e-300), e["id"]))
+    # each record in one section only: the first of new failure, fixed, verdict changed, still failing, margins
+    shown = {e["id"] for group in (new_failures, fixed, changed) for e in group}
+    still = [e for e in still if e["id"] not in shown]
+    shown |= {e["id"] for e in still}
+    worse = [e for e in worse if e["id"] not in shown]
+    better = [e for e in better if e["id"] not in shown]
     env_o, env_n = old.get("environment") or {}, new.get("environment") or {}
     env_changes = {k: (env_o.get(k), env_n.get(k)) for k in ENV_KEYS if env_o.get(k) != env_n.get(k)}
     return {
@@ -66,8 +74,20 @@ def compare_results(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str,
         "old_counts": old.get("counts") or {}, "new_counts": new.get("counts") or {},
         "new_failures": new_failures, "fixed": fixed, "still_failing": still, "verdict_changed": changed,
         "worse": worse, "better": better, "failures_not_seen": gone, "added": added, "removed": removed, "env_changes": env_changes,
-        "regressed": bool(new_failures),
+        "regressed": bool(new_failures), "warnings": run_warnings(old.get("run") or {}, new.get("run") or {}),
     }
+
+
+def run_warnings(old_run: Mapping[str, Any], new_run: Mapping[str, Any]) -> list[str]:
+    """One line per way the two runs differ in what they checked (backend, profile, op filter, shard)."""
+    out = []
+    for key, label in RUN_KEYS:
+        a, b = old_run.get(key), new_run.get(key)
+        if a != b:
+            out.append(f"the runs differ in {label}: old {a if a is not None else 'none'}, new "
+                       f"{b if b is not None else 'none'}; records only in one run, and differences, may come from "
+                       "that rather than from a change in the library")
+    return out
 
 
 def _row(e: Mapping[str, Any]) -> list[str]:
@@ -99,6 +119,8 @@ def compare_text(diff: Mapping[str, Any], width: int = 120, color: bool = False,
     counts.add_row("old", *(str(oc.get(v, 0)) for v in verdicts))
     counts.add_row("new", *(str(nc.get(v, 0)) for v in verdicts))
     console.print(counts)
+    for line in diff.get("warnings") or []:
+        console.print(f"[yellow]warning: {line}[/yellow]")
     for k, (a, b) in diff["env_changes"].items():
         console.print(f"environment: {k} {a} → {b}")
     sections = (("new failures", "new_failures", "red"), ("fixed", "fixed", "green"),
@@ -124,14 +146,28 @@ def compare_text(diff: Mapping[str, Any], width: int = 120, color: bool = False,
     return buf.getvalue()
 
 
-def render_compare_html(diff: Mapping[str, Any], old_name: str, new_name: str) -> str:
-    """The comparison as a self-contained HTML page."""
+def card_link(entry: Mapping[str, Any], old_report: str | None, new_report: str | None) -> str | None:
+    """The href of the card of an entry's record: in the new run's report, else (a record the new run no longer
+    has as a discrepancy) in the old run's; None when neither report has a card for it."""
+    from conformance.report.render import anchor
+
+    for side, report in (("new", new_report), ("old", old_report)):
+        rec = entry.get(side)
+        if report and rec and rec.get("verdict") in ("fail", "error", "crashed", "known_difference"):
+            return f"{report}#card-{anchor(entry['id'])}"
+    return None
+
+
+def render_compare_html(diff: Mapping[str, Any], old_name: str, new_name: str, old_report: str | None = None,
+                        new_report: str | None = None) -> str:
+    """The comparison as a self-contained HTML page; ``old_report``/``new_report`` are the runs' index.html
+    (relative to the page), so record ids link to their cards."""
     from conformance.report.render import make_env
 
     sections = [("New failures", "new_failures", "fail"), ("Fixed", "fixed", "pass"),
                 ("Verdict changed", "verdict_changed", "known_difference"), ("Worse margins", "worse", "fail"),
                 ("Better margins", "better", "pass"), ("Still failing", "still_failing", "error"),
                 ("Old failures not seen in the new run (case not drawn again)", "failures_not_seen", "known_difference")]
-    rows = {key: [_row(e) for e in diff[key]] for _, key, _ in sections}
+    rows = {key: [(_row(e), card_link(e, old_report, new_report)) for e in diff[key]] for _, key, _ in sections}
     return make_env().get_template("compare.html.j2").render(
         diff=diff, sections=sections, rows=rows, old_name=old_name, new_name=new_name)

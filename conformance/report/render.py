@@ -8,6 +8,7 @@ the pytest node id, the ``@reproduce_failure`` line, the replay command and the 
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import math
 import os
@@ -323,6 +324,8 @@ def build_context(results: Mapping[str, Any], base_dir: Path | None, out_path: P
     for key in sorted(kd_groups, key=lambda k: worst_key(kd_groups[k][0])):
         group = kd_groups[key]
         card = card_view(group[0], base_dir, out_dir, count=len(group))
+        # the other records of the group resolve to this card too (links from --compare pages)
+        card["aliases"] = ["card-" + anchor(r["id"]) for r in group[1:]]
         cards.append(card)
         for r in group:
             card_of[r["id"]] = card["anchor"]
@@ -337,7 +340,15 @@ def build_context(results: Mapping[str, Any], base_dir: Path | None, out_path: P
     op_rows.sort(key=lambda x: (-x["bad"], -int(x["o"].get("known_difference", 0)),
                                 -_fval(x["o"].get("worst_ratio")), x["name"]))
     catalogue = list(results.get("catalogue") or [])
-    zero_ops = sorted(n for n, o in ops.items() if not o.get("records"))
+    # a run filtered with --ops checked only the matching ops: the others are not "ops without cases"
+    pattern = (results.get("run") or {}).get("ops")
+    if pattern:
+        wanted = [p.strip() for p in str(pattern).split(",") if p.strip()]
+        ops = {n: o for n, o in ops.items() if o.get("records") or any(fnmatch.fnmatch(n, p) for p in wanted)}
+        op_rows = [row for row in op_rows if row["name"] in ops]
+    # one shard checked 1/N of the tests: the other shards' ops are not "ops without cases" (merge them)
+    zero_ops = [] if (results.get("run") or {}).get("shard") else sorted(n for n, o in ops.items()
+                                                                           if not o.get("records"))
     kinds: dict[str, Counter[str]] = defaultdict(Counter)
     for r in records:
         kinds[str(r.get("kind"))][r.get("verdict", "pass")] += 1

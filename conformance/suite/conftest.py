@@ -39,6 +39,9 @@ class NullRecorder:
     def write_arrays(self, *args: Any, **kwargs: Any) -> None:
         return None
 
+    def set_context(self, **fields: Any) -> None:
+        return None
+
 
 class Sink:
     """Adds records (with their artefacts on the final replay), then asserts there is no discrepancy."""
@@ -46,6 +49,13 @@ class Sink:
     def __init__(self, recorder: Any, nodeid: str) -> None:
         self.recorder = recorder
         self.nodeid = nodeid
+
+    def begin(self, case: Any, *, kind: str, subject: str, ops: list[str] | None = None) -> None:
+        """Say which case is about to run: a backend that raises, hangs or kills its worker on it still leaves
+        a card holding the case (``recorder.set_context``)."""
+        if getattr(self.recorder, "run_dir", None) is not None:
+            data = case.to_json() if hasattr(case, "to_json") else case
+            self.recorder.set_context(kind=kind, subject=subject, ops=ops or [subject], case=data)
 
     def submit(self, records: list[dict[str, Any]], script: Any = None) -> None:
         """Record, then raise AssertionError naming op, oracle, quantity and worst err/tol on a failure.
@@ -55,10 +65,13 @@ class Sink:
         for rec in records:
             arrays = rec.pop("_arrays", None)
             rec["nodeid"] = rec.get("nodeid") or self.nodeid
-            if rec["verdict"] != "pass" and final and getattr(self.recorder, "run_dir", None) is not None:
+            # every card gets its artefacts: a failure on the final (shrunk) replay, and a known difference
+            # wherever it is recorded (a passing test keeps the records of all its examples)
+            card = final or rec["verdict"] == "known_difference"
+            if rec["verdict"] != "pass" and card and getattr(self.recorder, "run_dir", None) is not None:
                 if rec.get("case") is not None:
                     text = script(rec["case"]) if script else emit_repro(Case.from_json(rec["case"]), rec["id"])
-                    rec["repro"] = self.recorder.write_case(rec["id"], rec["case"], text)
+                    rec["repro"] = self.recorder.write_case(rec["id"], rec["case"], text, record=rec)
                 if arrays:  # explain() deferred by checks.check_case
                     rec["arrays_file"] = self.recorder.write_arrays(rec["id"], arrays())
             self.recorder.add(rec)

@@ -18,6 +18,7 @@ def run_training_property(backend: Any, sink: Any, strategy: st.SearchStrategy[A
     @settings(max_examples=profiles.examples(kind))
     @given(case=strategy)
     def prop(case: Any) -> None:
+        sink.begin(case, kind=case["kind"], subject=kind)
         try:
             records = check_train_case(case, backend)
         except HarnessRejected:

@@ -15,6 +15,7 @@ def test_dag(backend, sink) -> None:  # noqa: ANN001
     @settings(max_examples=profiles.examples("graph"))
     @given(case=dag_case())
     def prop(case) -> None:  # noqa: ANN001
+        sink.begin(case, kind="graph", subject=f"dag-{len(case.nodes)}-nodes", ops=sorted({n.op for n in case.nodes}))
         try:
             records = check_graph_case(case, backend)
         except HarnessRejected:

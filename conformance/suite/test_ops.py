@@ -26,6 +26,7 @@ def test_op(spec, backend, sink) -> None:  # noqa: ANN001
     @settings(max_examples=profiles.examples("op"))
     @given(case=op_case(spec))
     def prop(case) -> None:  # noqa: ANN001
+        sink.begin(case, kind="op", subject=spec.name)
         try:
             records = check_op_case(spec, case, backend)
         except HarnessRejected:

@@ -326,8 +326,10 @@ def test_compare_finds_new_failures_fixes_and_margins(tmp_path, capsys):
     diff = compare_results(load_results(po), load_results(pn))
     assert [e["id"] for e in diff["new_failures"]] == ["added", "a"]
     assert [e["id"] for e in diff["fixed"]] == ["b"]
-    assert [e["id"] for e in diff["worse"]] == ["a", "c"]  # e moved 100x but stays far below the noise floor
-    assert [e["id"] for e in diff["better"]] == ["b", "d"]
+    # each record shows once: a (a new failure) and b (fixed) are not listed again under margins;
+    # e moved 100x but stays far below the noise floor
+    assert [e["id"] for e in diff["worse"]] == ["c"]
+    assert [e["id"] for e in diff["better"]] == ["d"]
     assert diff["removed"] == ["gone", "gone-bad"] and diff["added"] == ["added"]
     assert [e["id"] for e in diff["failures_not_seen"]] == ["gone-bad"]
     assert diff["env_changes"] == {"torch": ("2.13.0+cpu", "2.14.0")}
@@ -351,6 +353,8 @@ window.addEventListener("load", function () {
     var el = document.querySelector(p[1]), r = el && el.getBoundingClientRect();
     out.push(p[0] + "=" + (r && r.height > 0 && r.top < h ? "visible" : "hidden"));
   });
+  var s = document.querySelector("#ops .scroll");
+  out.push("blame=" + (s && s.scrollWidth <= s.clientWidth ? "fits" : "overflows"));
   var d = document.createElement("pre"); d.id = "probe"; d.textContent = out.join(";"); document.body.appendChild(d);
 });
 </script>"""
@@ -377,7 +381,7 @@ def test_report_in_headless_chromium(run_dir, tmp_path):
     assert "9 of 3010 records need attention" in dom
     assert "Discrepancies, worst first" in dom and "dag-6" in dom
     m = re.search(r'<pre id="probe">([^<]*)</pre>', dom)
-    assert m and m.group(1) == "verdict=visible;worst=visible;card=visible"
+    assert m and m.group(1) == "verdict=visible;worst=visible;card=visible;blame=fits"  # at 1400 px
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
@@ -455,3 +459,75 @@ def test_float32_card_prints_its_jacobian_as_float32() -> None:
     (jac,) = [v for v in views if v["quantity"] == "jacobian[x0]"]
     text = " ".join(str(row["html"]) for row in jac["rows"])
     assert "float64" not in text and "tensor([[" in text
+
+
+def test_compare_warns_when_runs_check_different_things(tmp_path, capsys):
+    old_run = {"backend": "minigrad", "profile": "ci", "ops": None}
+    new_run = {"backend": "pkg.mod:Mine", "profile": "quick", "ops": "exp,log"}
+    po, pn = tmp_path / "old" / "results.json", tmp_path / "new" / "results.json"
+    write_results(po, build_results([_rec("a", "pass")], run=old_run, environment=ENV, catalogue=[]))
+    write_results(pn, build_results([_rec("a", "pass")], run=new_run, environment=ENV, catalogue=[]))
+    warnings = compare_results(load_results(po), load_results(pn))["warnings"]
+    assert [w.split(":")[0] for w in warnings] == ["the runs differ in backend", "the runs differ in profile",
+                                                   "the runs differ in op filter (--ops)"]
+    assert "old minigrad, new pkg.mod:Mine" in warnings[0] and "old none, new exp,log" in warnings[2]
+    out = tmp_path / "cmp.html"
+    assert main(["--compare", str(po), str(pn), "-o", str(out)]) == 0
+    assert "warning: the runs differ in backend" in " ".join(capsys.readouterr().out.split())
+    assert out.read_text().count("Warning: the runs differ") == 3
+    assert compare_results(load_results(po), load_results(po))["warnings"] == []
+
+
+def test_compare_page_links_ids_to_cards(tmp_path):
+    old = [_rec("gone-bad", "fail", ratio=9.0), _rec("b", "fail", ratio=5.0)]
+    new = [_rec("a", "fail", ratio=3.0), _rec("b", "pass", ratio=0.2)]
+    po, pn = tmp_path / "old" / "results.json", tmp_path / "new" / "results.json"
+    for path, recs in ((po, old), (pn, new)):
+        write_results(path, build_results(recs, run={}, environment=ENV, catalogue=[]))
+        assert main([str(path)]) == 0
+    out = tmp_path / "cmp" / "compare.html"
+    assert main(["--compare", str(po), str(pn), "-o", str(out)]) == 0
+    links = dict((text, href) for href, text in re.findall(r'<a href="([^"]+)">([^<]+)</a>', out.read_text()))
+    # a new failure links to its card in the new report; fixed and vanished failures to the old report's
+    assert links == {"a": "../new/index.html#card-a", "b": "../old/index.html#card-b",
+                     "gone-bad": "../old/index.html#card-gone-bad"}
+    for text, href in links.items():
+        page, anchor = href.split("#")
+        assert f'id="{anchor}"' in (out.parent / page).read_text(), text
+
+
+def test_a_run_filtered_with_ops_lists_no_other_op_as_without_cases(tmp_path):
+    recs = [_rec("e1", "pass", subject="exp")]
+    catalogue = ["exp", "expm1", "log", "sin"]
+    html = render_html(build_results(recs, run={"ops": "exp*"}, environment=ENV, catalogue=catalogue))
+    assert re.search(r"<b>No cases:</b> <span class=\"mono\">expm1</span>", html)
+    assert "this run checked only the ops matching <code>--ops exp*</code>" in html
+    assert ">log<" not in html and ">sin<" not in html
+    everything = render_html(build_results(recs, run={}, environment=ENV, catalogue=catalogue))
+    assert "<b>No cases:</b> <span class=\"mono\">expm1, log, sin</span>" in everything
+
+
+@pytest.mark.parametrize(("backend_spec", "oracle", "verdict"), [
+    ("tests.conformance.fault_backends:Faulty", "torch64", "error"),  # exp raises inside the backend
+    ("conformance.planted:PlantedExpSign", "fd64", "fail"),  # exp's VJP negated, seen by finite differences
+])
+def test_dag_card_colours_the_first_bad_node(backend_spec, oracle, verdict):
+    """Not only torch-oracle failures: a graph whose backend raises, or that finite differences fail, also
+    names the first bad node, so its card colours it."""
+    from conformance.backends import load_backend
+    from conformance.checks import check_case
+    from conformance.ir import Case
+
+    case = Case.from_json({"version": 1, "leaves": [{"name": "x0", "shape": [2], "dtype": "float64",
+                                                     "requires_grad": True, "values": [0.5, -1.0]}],
+                           "nodes": [{"id": 0, "op": "tanh", "inputs": ["x0"], "attrs": {}},  # only exp faults
+                                     {"id": 1, "op": "exp", "inputs": ["n0"], "attrs": {}},
+                                     {"id": 2, "op": "sigmoid", "inputs": ["n1"], "attrs": {}}],
+                           "outputs": ["n2"], "meta": {},
+                           "cotangents": [{"dtype": "float64", "shape": [2], "values": [0.3, -0.7]}]})
+    recs = check_case(case, load_backend(backend_spec), kind="graph", subject="dag-3-nodes", tol_class="graph")
+    (rec,) = [r for r in recs if r["oracle"] == oracle and r["dtype"] == "float64"]
+    assert rec["verdict"] == verdict and rec["first_bad_node"] == 1
+    model = graph_model(rec["case"], rec["first_bad_node"])
+    kinds = {it["key"]: it["kind"] for it in model["items"]}
+    assert (model["bad"], kinds["n1"], kinds["n2"], kinds["n0"]) == ("n1", "bad", "downstream", "ok")
