@@ -47,9 +47,8 @@ class Parameter(Tensor):
     def __deepcopy__(self, memo: dict[int, Any]) -> Parameter:
         if id(self) in memo:
             return memo[id(self)]
-        result = Parameter(Tensor._make(self._data.copy()), self.requires_grad)
-        if self.grad is not None:
-            result.grad = Tensor._make(self.grad._data.copy())
+        # torch copies the values and requires_grad only: the copy's .grad is None
+        result = type(self)(Tensor._make(self._data.copy()), self.requires_grad)
         memo[id(self)] = result
         return result
 
@@ -71,5 +70,7 @@ def zero_grads(params: Iterable[Tensor], set_to_none: bool = True) -> None:
         else:
             if p.grad.grad_fn is not None:
                 p.grad.detach_()
+            else:
+                p.grad.requires_grad_(False)
             p.grad._data[...] = 0
             p.grad._bump_version()
