@@ -53,7 +53,8 @@ class Parameter(Tensor):
         return result
 
     def __reduce_ex__(self, protocol: Any) -> Any:
-        return (_rebuild_parameter, (self._data.copy(), self.requires_grad))
+        # torch rebuilds from ``self.data``: copy.copy shares the values (pickling serialises them)
+        return (_rebuild_parameter, (self._data, self.requires_grad))
 
 
 def _rebuild_parameter(data: np.ndarray, requires_grad: bool) -> Parameter:

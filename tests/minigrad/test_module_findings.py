@@ -112,3 +112,24 @@ def test_forward_hooks_kwargs_prepend_always_call() -> None:
     with pytest.raises(NotImplementedError):
         bad(mg.ones(1))
     assert seen[-1] == "always"
+
+
+def test_modulelist_delete_uses_positional_keys() -> None:
+    ml = nn.ModuleList([nn.ReLU(), nn.Tanh()])
+    ml.insert(9, nn.Sigmoid())  # keys '0', '1', '9'
+    with pytest.raises(AttributeError, match="'ModuleList' object has no attribute '2'"):  # torch: the same
+        del ml[-1]
+
+
+def test_relu6_is_a_hardtanh() -> None:
+    r = nn.ReLU6(inplace=True)
+    assert isinstance(r, nn.Hardtanh) and (r.min_val, r.max_val) == (0.0, 6.0)  # torch: True, (0.0, 6.0)
+    assert repr(r) == "ReLU6(inplace=True)"
+
+
+def test_copy_of_parameter_shares_values() -> None:
+    p = nn.Parameter(mg.ones(2))
+    c = copy.copy(p)
+    with mg.no_grad():
+        c.mul_(2)
+    assert p.tolist() == [2.0, 2.0] and c is not p  # torch: [2.0, 2.0]

@@ -27,20 +27,6 @@ class ReLU(Module):
         return _inplace_repr(self.inplace)
 
 
-class ReLU6(Module):
-    """min(max(x, 0), 6)."""
-
-    def __init__(self, inplace: bool = False) -> None:
-        super().__init__()
-        self.inplace = inplace
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.relu6(input, inplace=self.inplace)
-
-    def extra_repr(self) -> str:
-        return _inplace_repr(self.inplace)
-
-
 class LeakyReLU(Module):
     """x if x > 0 else negative_slope * x."""
 
@@ -141,6 +127,16 @@ class Hardtanh(Module):
 
     def extra_repr(self) -> str:
         return f"min_val={self.min_val}, max_val={self.max_val}" + (", inplace=True" if self.inplace else "")
+
+
+class ReLU6(Hardtanh):
+    """min(max(x, 0), 6): torch's ReLU6 is a Hardtanh(0, 6) (it has ``min_val`` and ``max_val``)."""
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__(0.0, 6.0, inplace)
+
+    def extra_repr(self) -> str:
+        return _inplace_repr(self.inplace)
 
 
 class Sigmoid(Module):

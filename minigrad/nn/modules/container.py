@@ -26,11 +26,14 @@ class _ModuleSequence(Module):
         for i, m in enumerate(modules):
             self._modules[str(i)] = m
 
-    def __delitem__(self, idx: int | slice) -> None:
+    def _keys_at(self, idx: int | slice) -> list[str]:
+        """The registry keys that ``del self[idx]`` removes."""
         keys = list(self._modules.keys())
-        targets = keys[idx] if isinstance(idx, slice) else [keys[_index(idx, len(self))]]
-        for key in targets:
-            del self._modules[key]
+        return keys[idx] if isinstance(idx, slice) else [keys[_index(idx, len(self))]]
+
+    def __delitem__(self, idx: int | slice) -> None:
+        for key in self._keys_at(idx):
+            delattr(self, key)
         self._renumber(list(self._modules.values()))
 
     def __len__(self) -> int:
@@ -157,6 +160,12 @@ class ModuleList(_ModuleSequence):
 
     def __setitem__(self, idx: int, module: Module) -> None:
         setattr(self, str(_index(idx, len(self))), module)
+
+    def _keys_at(self, idx: int | slice) -> list[str]:
+        # torch's ModuleList assumes its keys are 0..n-1 (an insert past the end breaks that, as in torch)
+        if isinstance(idx, slice):
+            return [str(k) for k in range(len(self._modules))[idx]]
+        return [str(_index(idx, len(self)))]
 
     def __iadd__(self, modules: Iterable[Module]) -> ModuleList:
         return self.extend(modules)
