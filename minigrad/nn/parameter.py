@@ -45,9 +45,7 @@ class Parameter(Tensor):
     __str__ = __repr__
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Parameter:
-        if id(self) in memo:
-            return memo[id(self)]
-        # torch copies the values and requires_grad only: the copy's .grad is None
+        # as torch: values and requires_grad are copied, .grad is not (copy.deepcopy itself consults memo)
         result = type(self)(Tensor._make(self._data.copy()), self.requires_grad)
         memo[id(self)] = result
         return result
