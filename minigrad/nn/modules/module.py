@@ -82,6 +82,8 @@ class Module:
         output. When ``forward`` or a hook raises, the ``always_call`` forward hooks not yet run still run
         (their own errors become warnings) before the error propagates.
         """
+        if not (self._forward_hooks or self._forward_pre_hooks):
+            return self.forward(*args, **kwargs)
         result = None
         called: set[int] = set()
         try:
