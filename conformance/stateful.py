@@ -19,9 +19,11 @@ through save/load, ``zero_grad``, clipping) and ``data`` (datasets, ``random_spl
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import io
 import math
+import pickle
 import time
 import warnings
 from collections import Counter
@@ -186,6 +188,9 @@ class TwinMachine(RuleBasedStateMachine):
     sides: dict[str, Any] = {}
     stats: Stats = Stats()
     machine_name = "twin"
+    #: fixed programs ``((rule, kwargs), ...)`` run before the random ones, so that long tables of calls are
+    #: compared entry by entry in every run (random programs reach only a sample of them)
+    sweeps: tuple[tuple[tuple[str, dict[str, Any]], ...], ...] = ()
 
     def __init__(self) -> None:
         super().__init__()
@@ -624,6 +629,10 @@ def run_machine(backend: Any, name: str, max_examples: int, steps: int = 20) -> 
     printed: list[str] = []
     conf = settings(max_examples=max_examples, stateful_step_count=steps, deadline=None,
                     suppress_health_check=list(HealthCheck), report_multiple_bugs=False)
+    for sweep in cls.sweeps:
+        failure = run_program(cls, sweep)
+        if failure:
+            return f"{name} machine: {failure[0]}", failure[1], stats
     try:
         with with_reporter(printed.append):
             run_state_machine_as_test(cls, settings=conf)
@@ -631,6 +640,22 @@ def run_machine(backend: Any, name: str, max_examples: int, steps: int = 20) -> 
         program = _program("\n".join(printed + list(getattr(e, "__notes__", []))))
         return f"{name} machine: {e}", program, stats
     return None, "", stats
+
+
+def run_program(cls: type[TwinMachine], program: tuple[tuple[str, dict[str, Any]], ...]) -> tuple[str, str] | None:
+    """Run a fixed program on a machine: None, or the mismatch and the program up to the failing step
+    (printed as hypothesis prints one)."""
+    machine = cls()
+    lines = [f"state = {cls.__name__}()"]
+    try:
+        for step, kwargs in program:
+            lines.append(f"state.{step}({', '.join(f'{k}={v!r}' for k, v in kwargs.items())})")
+            getattr(machine, step)(**kwargs)
+    except StatefulMismatch as e:
+        return str(e), "\n".join([*lines, "state.teardown()"])
+    finally:
+        machine.teardown()
+    return None
 
 
 def _program(text: str) -> str:
@@ -737,7 +762,8 @@ def _forward_hooks(L: Any, m: Any) -> Any:
     """Forward pre-hook scaling the input, forward hook recording and replacing the output; then removed."""
     seen: list[Any] = []
     h1 = m.head.register_forward_pre_hook(lambda mod, args: (args[0] * 2,))
-    h2 = m.head.register_forward_hook(lambda mod, args, out: seen.append(out.detach().clone()) or out + 1)
+    h2 = m.head.register_forward_hook(
+        lambda mod, args, out: seen.append([args[0].detach().clone(), out.detach().clone()]) or out + 1)
     out = m(L.ones(2, 3, dtype=next(iter(m.parameters())).dtype))
     h1.remove()
     h2.remove()
@@ -750,6 +776,278 @@ def _constant_linear(L: Any) -> Any:
     for p in layer.parameters():
         L.nn.init.constant_(p, 0.5)
     return layer
+
+
+def _attempt(fn: Callable[[], Any]) -> Any:
+    """``fn()``, or ``'raises <builtin class>'``: several calls compared in one action, each by outcome."""
+    try:
+        return fn()
+    except Exception as e:  # noqa: BLE001 - the exception class is what is compared
+        return f"raises {_exception_class(e)}"
+
+
+def _kinds(mods: Any) -> list[str]:
+    """The class names of a container's modules, in order (None stays None)."""
+    return [None if c is None else type(c).__name__ for c in mods]
+
+
+def _hook_calls(L: Any, m: Any, kind: str) -> Any:
+    """Forward hooks with torch's options on ``m.head`` (each records what it saw), then removed."""
+    seen: list[Any] = []
+    head = m.head
+    dtype = next(iter(m.parameters())).dtype
+    x = L.ones(2, 3, dtype=dtype)
+    handles = []
+    if kind == "with_kwargs":
+        def pre(mod: Any, args: Any, kwargs: Any) -> Any:
+            seen.append(["pre", len(args), sorted(kwargs)])
+            return ((args[0] * 3,), kwargs) if args else None
+
+        handles.append(head.register_forward_pre_hook(pre, with_kwargs=True))
+        handles.append(head.register_forward_hook(
+            lambda mod, args, kwargs, out: seen.append(["post", [a.detach().clone() for a in args], sorted(kwargs)]),
+            with_kwargs=True))
+        seen.append(head(input=L.ones(2, 4, dtype=dtype)))  # keyword arguments reach the with_kwargs hooks only
+    elif kind == "prepend":
+        handles.append(head.register_forward_pre_hook(lambda mod, args: seen.append("pre second")))
+        handles.append(head.register_forward_pre_hook(lambda mod, args: seen.append("pre first") or args[0] - 1,
+                                                      prepend=True))
+        handles.append(head.register_forward_hook(lambda mod, args, out: seen.append("post second") or out * 2))
+        handles.append(head.register_forward_hook(
+            lambda mod, args, out: seen.append(["post first", args[0].detach().clone()]), prepend=True))
+    elif kind == "always_call":
+        # a pre-hook that fails: forward never runs, the always_call hook still does, then the error propagates
+        handles.append(head.register_forward_pre_hook(lambda mod, args: args[0].reshape(7)))
+        handles.append(head.register_forward_hook(
+            lambda mod, args, kwargs, out: seen.append(["always", out, sorted(kwargs)]) or "replaced",
+            always_call=True, with_kwargs=True))
+        handles.append(head.register_forward_hook(lambda mod, args, out: seen.append(["always plain", out]),
+                                                  always_call=True))
+        handles.append(head.register_forward_hook(lambda mod, args, out: seen.append("never")))
+    elif kind == "always_call after forward":
+        # forward runs; a plain hook fails after the first always_call hook ran (not run again) and before
+        # the second (run on the error path, its own error only a warning)
+        handles.append(head.register_forward_hook(lambda mod, args, out: seen.append(["first", out.shape[-1]]),
+                                                  always_call=True))
+        handles.append(head.register_forward_hook(lambda mod, args, out: out.reshape(7)))
+        handles.append(head.register_forward_hook(
+            lambda mod, args, out: seen.append(["second", out.shape[-1]]) or out.reshape(9), always_call=True))
+    elif kind == "bad pre-hook result":
+        handles.append(head.register_forward_pre_hook(lambda mod, args, kwargs: args, with_kwargs=True))
+    out = _attempt(lambda: m(x))
+    for h in handles:
+        h.remove()
+    return [out, seen, m(x)]
+
+
+def _before_init(L: Any, what: str) -> Any:
+    """Registering state in a subclass before ``super().__init__()``: torch's AttributeError."""
+    nn = L.nn
+
+    class Early(nn.Module):
+        def __init__(self) -> None:
+            if what == "parameter":
+                self.w = nn.Parameter(L.zeros(1))
+            elif what == "module":
+                self.sub = nn.Identity()
+            elif what == "register_parameter":
+                self.register_parameter("w", None)
+            else:
+                self.register_buffer("b", None)
+            super().__init__()
+
+    return Early()
+
+
+def _deepcopy_model(L: Any, m: Any) -> Any:
+    """``copy.deepcopy(model)``: new parameters without gradients, shared modules still shared, the same
+    names and values (version counters left out: torch's deep-copied buffers start at 1, a copying detail)."""
+    c = copy.deepcopy(m)
+    return [[[k, observe(L, t, versions=False)] for k, t in [*c.named_parameters(), *c.named_buffers()]],
+            [k for k, _ in c.named_modules(remove_duplicate=False)], c.fc1.weight is m.fc1.weight,
+            [k for k, _ in c.named_parameters(remove_duplicate=False)], c.training, repr(c)]
+
+
+def _non_leaf_parameter(L: Any) -> Any:
+    """A Parameter that is not a leaf: one not requiring grad, changed in place by a tensor that does."""
+    p = L.nn.Parameter(L.zeros(2), requires_grad=False)
+    p.add_(L.ones(2, requires_grad=True))
+    return p
+
+
+def _run_block(L: Any, b: Any) -> Any:
+    """Call the container itself (a Sequential chains its modules; a ModuleList has no forward)."""
+    p = next(iter(b.parameters()), None)
+    return b(L.ones(2, 4, dtype=L.float32 if p is None else p.dtype))
+
+
+def _copy_parameter(L: Any, m: Any) -> Any:
+    """``copy.copy`` of a parameter: torch's shares the values (an in-place change shows in the model)."""
+    c = copy.copy(m.head.weight)
+    with L.no_grad():
+        c.mul_(2)
+    return [type(c).__name__, c is m.head.weight, c.requires_grad, c.grad is None, m.head.weight]
+
+
+def _constant_linear4(L: Any) -> Any:
+    """A Linear(4, 4) with constant parameters, to put into the model's ``block``."""
+    layer = L.nn.Linear(4, 4)
+    for p in layer.parameters():
+        L.nn.init.constant_(p, 0.25)
+    return layer
+
+
+#: editing the model's ``block`` (a Sequential or a ModuleList) as a list; every module keeps 4 features
+CONTAINER_EDITS: dict[str, Callable[[Any, Any], Any]] = {
+    "del block[0]": lambda L, b: b.__delitem__(0),
+    "del block[-1]": lambda L, b: b.__delitem__(-1),
+    "del block[1:]": lambda L, b: b.__delitem__(slice(1, None)),
+    "del block[5]": lambda L, b: b.__delitem__(5),
+    "block[0] = Identity()": lambda L, b: b.__setitem__(0, L.nn.Identity()),
+    "block[-1] = Linear": lambda L, b: b.__setitem__(-1, _constant_linear4(L)),
+    "block[0] = 3": lambda L, b: b.__setitem__(0, 3),
+    "block[-3] = ReLU()": lambda L, b: b.__setitem__(-3, L.nn.ReLU()),
+    "block.append(ReLU())": lambda L, b: type(b.append(L.nn.ReLU())).__name__,
+    "block.extend([Identity(), Linear])": lambda L, b: _kinds(b.extend([L.nn.Identity(), _constant_linear4(L)])),
+    "block.extend(Linear)": lambda L, b: b.extend(_constant_linear4(L)),
+    "block.extend(3)": lambda L, b: b.extend(3),
+    "block.insert(0, Linear)": lambda L, b: _kinds(b.insert(0, _constant_linear4(L)) or b),
+    "block.insert(1, ReLU())": lambda L, b: _kinds(b.insert(1, L.nn.ReLU()) or b),
+    "block.insert(-1, Sigmoid())": lambda L, b: _kinds(b.insert(-1, L.nn.Sigmoid()) or b),
+    "block.insert(len, Tanh())": lambda L, b: _kinds(b.insert(len(b), L.nn.Tanh()) or b),
+    "block.insert(99, ReLU())": lambda L, b: _kinds(b.insert(99, L.nn.ReLU()) or b),
+    "block.pop(0)": lambda L, b: type(b.pop(0)).__name__,
+    "block.pop(-1)": lambda L, b: type(b.pop(-1)).__name__,
+    "block += block[:1]": lambda L, b: _kinds(b.__iadd__(b[:1])),
+    "block += [ReLU()]": lambda L, b: _kinds(b.__iadd__([L.nn.ReLU()])),
+    "block *= 2": lambda L, b: _kinds(b.__imul__(2)),
+    "reads": lambda L, b: [
+        _attempt(lambda: type(b[-1]).__name__), _attempt(lambda: type(b[0]).__name__), _attempt(lambda: b[7]),
+        _attempt(lambda: b[1.5]), _attempt(lambda: [type(b[::-1]).__name__, _kinds(b[::-1])]),
+        _attempt(lambda: _kinds(b[1:])), len(b), _kinds(b), [k for k in dir(b) if k[0].isdigit() or k == "training"],
+        _attempt(lambda: _run_block(L, b)), repr(b),
+    ],
+    "block + other": lambda L, b: [
+        _attempt(lambda: [type(b + b).__name__, _kinds(b + b)]),
+        _attempt(lambda: _kinds(b + [L.nn.ReLU()])), _attempt(lambda: _kinds(b + L.nn.Sequential(L.nn.ReLU()))),
+        _attempt(lambda: _kinds(2 * b)), _attempt(lambda: _kinds(b * 3)), _attempt(lambda: b * 0),
+        _attempt(lambda: b * 1.5), _attempt(lambda: b.__imul__(-1)), _attempt(lambda: b.__iadd__(3)),
+        # (a ModuleList stores a non-module: the model would be broken for both libraries)
+        _attempt(lambda: L.nn.Sequential(L.nn.ReLU()).insert(0, 3)),
+        repr(L.nn.ModuleList()), repr(L.nn.Sequential()), L.nn.Sequential()(L.ones(1)),
+        repr(L.nn.ModuleList([L.nn.ReLU(), L.nn.ReLU(), L.nn.Sequential(L.nn.Tanh(), L.nn.Flatten()), L.nn.ReLU()])),
+    ],
+}
+
+#: the forward input of a constructed module: (input kind, target kind); None: no target (a layer)
+_LOSS_INPUTS = {
+    "regression": ([[0.5, -1.0, 2.0], [0.0, 1.5, -0.5]], [[1.0, 0.0, 2.0], [-1.0, 1.0, 0.5]]),
+    "binary": ([[0.25, 0.5, 0.75], [0.1, 0.9, 0.5]], [[0.0, 1.0, 1.0], [1.0, 0.0, 0.5]]),
+    "class": ([[0.5, -1.0, 2.0], [0.0, 1.5, -0.5]], [2, 1]),
+    "hinge": ([[0.5, -1.0, 2.0], [0.0, 1.5, -0.5]], [[1.0, -1.0, 1.0], [-1.0, -1.0, 1.0]]),
+}
+#: layer/activation/loss constructors with default, explicit, legacy and invalid arguments:
+#: ``name: (factory(L), loss input kind or None for a one-input module)``
+MODULE_CONSTRUCTORS: dict[str, tuple[Callable[[Any], Any], str | None]] = {
+    "ReLU()": (lambda L: L.nn.ReLU(), None),
+    "ReLU(inplace=True)": (lambda L: L.nn.ReLU(inplace=True), None),
+    "ReLU6(True)": (lambda L: L.nn.ReLU6(True), None),
+    "LeakyReLU()": (lambda L: L.nn.LeakyReLU(), None),
+    "LeakyReLU(0.2, True)": (lambda L: L.nn.LeakyReLU(0.2, True), None),
+    "ELU()": (lambda L: L.nn.ELU(), None),
+    "ELU(alpha=0.5, inplace=True)": (lambda L: L.nn.ELU(alpha=0.5, inplace=True), None),
+    "GELU()": (lambda L: L.nn.GELU(), None),
+    "GELU('tanh')": (lambda L: L.nn.GELU("tanh"), None),
+    "SiLU(True)": (lambda L: L.nn.SiLU(True), None),
+    "Softplus()": (lambda L: L.nn.Softplus(), None),
+    "Softplus(2.0, 1.0)": (lambda L: L.nn.Softplus(2.0, 1.0), None),
+    "Hardtanh()": (lambda L: L.nn.Hardtanh(), None),
+    "Hardtanh(-2.0, 0.5, True)": (lambda L: L.nn.Hardtanh(-2.0, 0.5, True), None),
+    "Hardtanh(max_val=3.0)": (lambda L: L.nn.Hardtanh(max_val=3.0), None),
+    "Hardtanh(1.0, -1.0)": (lambda L: L.nn.Hardtanh(1.0, -1.0), None),
+    "Hardtanh(min_value=-0.5, max_value=0.5)": (lambda L: L.nn.Hardtanh(min_value=-0.5, max_value=0.5), None),
+    "Sigmoid()": (lambda L: L.nn.Sigmoid(), None),
+    "Tanh()": (lambda L: L.nn.Tanh(), None),
+    "Softmax()": (lambda L: L.nn.Softmax(), None),
+    "Softmax(-1)": (lambda L: L.nn.Softmax(-1), None),
+    "LogSoftmax()": (lambda L: L.nn.LogSoftmax(), None),
+    "LogSoftmax(dim=1)": (lambda L: L.nn.LogSoftmax(dim=1), None),
+    "Dropout().eval()": (lambda L: L.nn.Dropout().eval(), None),
+    "Dropout(0.0, True)": (lambda L: L.nn.Dropout(0.0, True), None),
+    "Dropout(1.5)": (lambda L: L.nn.Dropout(1.5), None),
+    "Flatten()": (lambda L: L.nn.Flatten(), None),
+    "Flatten(0)": (lambda L: L.nn.Flatten(0), None),
+    "Flatten(0, 1)": (lambda L: L.nn.Flatten(0, 1), None),
+    "Flatten(end_dim=1)": (lambda L: L.nn.Flatten(end_dim=1), None),
+    "Flatten(2, 0)": (lambda L: L.nn.Flatten(2, 0), None),
+    "Identity(3, k=1)": (lambda L: L.nn.Identity(3, k=1), None),
+    "Linear(3, 2)": (lambda L: L.nn.Linear(3, 2), None),
+    "Linear(3, 2, False, dtype=float64)": (lambda L: L.nn.Linear(3, 2, False, dtype=L.float64), None),
+    "Linear(3, 2, device='cpu')": (lambda L: L.nn.Linear(3, 2, device="cpu"), None),
+    "MSELoss()": (lambda L: L.nn.MSELoss(), "regression"),
+    "MSELoss(size_average=False)": (lambda L: L.nn.MSELoss(size_average=False), "regression"),
+    "MSELoss(True, False)": (lambda L: L.nn.MSELoss(True, False), "regression"),
+    "L1Loss(reduction='sum')": (lambda L: L.nn.L1Loss(reduction="sum"), "regression"),
+    "L1Loss(None, False, 'sum')": (lambda L: L.nn.L1Loss(None, False, "sum"), "regression"),
+    "HuberLoss(delta=0.5)": (lambda L: L.nn.HuberLoss(delta=0.5), "regression"),
+    "SmoothL1Loss(False)": (lambda L: L.nn.SmoothL1Loss(False), "regression"),
+    "SmoothL1Loss(beta=0.5)": (lambda L: L.nn.SmoothL1Loss(beta=0.5), "regression"),
+    "BCELoss()": (lambda L: L.nn.BCELoss(), "binary"),
+    "BCELoss(weight, reduction='none')": (lambda L: L.nn.BCELoss(L.tensor([1.0, 2.0, 0.5]), reduction="none"),
+                                          "binary"),
+    "BCEWithLogitsLoss()": (lambda L: L.nn.BCEWithLogitsLoss(), "binary"),
+    "BCEWithLogitsLoss(None, False)": (lambda L: L.nn.BCEWithLogitsLoss(None, False), "binary"),
+    "BCEWithLogitsLoss(None, None, False)": (lambda L: L.nn.BCEWithLogitsLoss(None, None, False), "binary"),
+    "BCEWithLogitsLoss(reduce=True, size_average=False)": (
+        lambda L: L.nn.BCEWithLogitsLoss(reduce=True, size_average=False), "binary"),
+    "BCEWithLogitsLoss(pos_weight=[2, 1, 0.5])": (
+        lambda L: L.nn.BCEWithLogitsLoss(pos_weight=L.tensor([2.0, 1.0, 0.5])), "binary"),
+    "CrossEntropyLoss()": (lambda L: L.nn.CrossEntropyLoss(), "class"),
+    "CrossEntropyLoss(weight, label_smoothing=0.1)": (
+        lambda L: L.nn.CrossEntropyLoss(L.tensor([1.0, 2.0, 0.5]), label_smoothing=0.1), "class"),
+    "CrossEntropyLoss(ignore_index=1, reduce=False)": (
+        lambda L: L.nn.CrossEntropyLoss(ignore_index=1, reduce=False), "class"),
+    "CrossEntropyLoss(reduction='bogus')": (lambda L: L.nn.CrossEntropyLoss(reduction="bogus"), "class"),
+    "NLLLoss(ignore_index=2)": (lambda L: L.nn.NLLLoss(ignore_index=2), "class"),
+    "NLLLoss(size_average=False)": (lambda L: L.nn.NLLLoss(size_average=False), "class"),
+    "MultiMarginLoss()": (lambda L: L.nn.MultiMarginLoss(), "class"),
+    "MultiMarginLoss(p=2, margin=0.5)": (lambda L: L.nn.MultiMarginLoss(p=2, margin=0.5), "class"),
+    "MultiMarginLoss(p=3)": (lambda L: L.nn.MultiMarginLoss(p=3), "class"),
+    "MultiMarginLoss(weight=2-D)": (lambda L: L.nn.MultiMarginLoss(weight=L.ones(2, 2)), "class"),
+    "HingeEmbeddingLoss()": (lambda L: L.nn.HingeEmbeddingLoss(), "hinge"),
+    "HingeEmbeddingLoss(0.5, reduce=False)": (lambda L: L.nn.HingeEmbeddingLoss(0.5, reduce=False), "hinge"),
+}
+#: the constructor arguments a module keeps as attributes (compared when either library has them)
+MODULE_ATTRS = ("inplace", "negative_slope", "alpha", "approximate", "beta", "threshold", "min_val", "max_val",
+                "dim", "p", "start_dim", "end_dim", "in_features", "out_features", "reduction", "ignore_index",
+                "label_smoothing", "delta", "margin", "training")
+
+
+def observe_constructed(L: Any, name: str) -> Any:
+    """Construct a module, then its attributes, repr, state_dict and forward value and gradient (parameters
+    set to constants: the libraries' random streams differ)."""
+    factory, loss_kind = MODULE_CONSTRUCTORS[name]
+    mod = factory(L)
+    with L.no_grad():
+        for p in mod.parameters():
+            p.fill_(0.5)
+    out: dict[str, Any] = {
+        "attrs": {a: getattr(mod, a) for a in MODULE_ATTRS if hasattr(mod, a)},
+        "repr": repr(mod), "state_dict": observe(L, dict(mod.state_dict())),
+    }
+    if loss_kind is None:
+        x = L.tensor([[[0.5, -1.5, 2.5]], [[0.0, 1.0, -0.25]]], requires_grad=True)  # (2, 1, 3)
+        args = [x * 1.0]  # in-place modules may write to it
+    else:
+        values, target = _LOSS_INPUTS[loss_kind]
+        x = L.tensor(values, requires_grad=True)
+        args = [x * 1.0, L.tensor(target)]
+    y = _attempt(lambda: mod(*args))
+    out["forward"] = y
+    if isinstance(y, L.Tensor):
+        y.sum().backward()
+        out["x.grad"] = x.grad
+    return out
 
 
 #: Module API calls and misuse, compared by result or exception class
@@ -800,7 +1098,89 @@ MODULE_CALLS: dict[str, Callable[[Any, Any], Any]] = {
     "cpu()": lambda L, m: m.cpu() is m,
     "type(float64)": lambda L, m: m.type(L.float64) is m,
     "extra_repr()": lambda L, m: m.head.extra_repr(),
+    "lookups": lambda L, m: [
+        _attempt(lambda: type(m.get_submodule("block.0")).__name__), _attempt(lambda: m.get_submodule("block.9")),
+        _attempt(lambda: m.get_submodule("act.inplace")), _attempt(lambda: type(m.get_submodule("block")).__name__),
+        _attempt(lambda: type(m.get_submodule("head")).__name__), _attempt(lambda: m.get_parameter("fc1.bias")),
+        _attempt(lambda: m.get_parameter("head.bias")), _attempt(lambda: m.get_parameter("block")),
+        _attempt(lambda: m.get_parameter("nope.weight")), _attempt(lambda: m.get_parameter("running")),
+        _attempt(lambda: m.get_buffer("running")), _attempt(lambda: m.get_buffer("scratch")),
+        _attempt(lambda: m.get_buffer("fc1.weight")), _attempt(lambda: m.get_buffer("block.nope")),
+        _attempt(lambda: m.get_buffer("training")),
+    ],
+    "modules(remove_duplicate=False)": lambda L, m: _kinds(m.modules(remove_duplicate=False)),
+    "named_modules(prefix='net')": lambda L, m: [k for k, _ in m.named_modules(prefix="net")],
+    "named_buffers(prefix='b', recurse=False)": lambda L, m: [k for k, _ in m.named_buffers("b", False)],
+    "buffers(recurse=False)": lambda L, m: list(m.buffers(recurse=False)),
+    "state_dict(None, 'q.', True)": lambda L, m: {k: v.requires_grad for k, v in m.state_dict(None, "q.", True).items()},
+    "state_dict(destination=dict)": lambda L, m: list(m.head.state_dict(destination={"x": 1}, prefix="h.")),
+    "load_state_dict results": lambda L, m: [
+        repr(m.load_state_dict({"bogus": L.zeros(1)}, strict=False)), str(m.load_state_dict(m.state_dict()))],
+    "repr(model)": lambda L, m: repr(m),
+    "dir(model)": lambda L, m: [k for k in dir(m) if not k.startswith("_") and not hasattr(type(m), k)],
+    "deepcopy(model)": _deepcopy_model,
+    # version counters after unpickling are a detail of unpickling (torch's are 1), as for save/load
+    "pickle(head)": lambda L, m: [[k, observe(L, p, versions=False)]
+                                  for k, p in pickle.loads(pickle.dumps(m.head)).named_parameters()],
+    "copy.copy(head.weight) shares values": _copy_parameter,
+    "Parameter forms": lambda L, m: [
+        _attempt(lambda: L.nn.Parameter(L.tensor([1, 2]))), L.nn.Parameter(L.tensor([1, 2]), requires_grad=False),
+        L.nn.Parameter(), L.nn.Parameter(requires_grad=False), _attempt(lambda: L.nn.Parameter([1.0])),
+        type(L.nn.Parameter(L.nn.Parameter(L.ones(1)))).__name__, repr(L.nn.Parameter(L.ones(2))),
+        str(L.nn.Parameter(L.tensor([0.5, 1.5]), False)),  # (minigrad pads no column for a minus sign)
+        (lambda x, p: [x.add_(1), p, p is x])(*(lambda x: (x, L.nn.Parameter(x)))(L.zeros(2)))[1:],
+        (lambda p: [p.requires_grad_(False), p.requires_grad, p.is_leaf][1:])(L.nn.Parameter(L.ones(1))),
+        (lambda p: [copy.deepcopy(p), copy.deepcopy([p, p])[1] is not p])(L.nn.Parameter(L.ones(1) * 3)),
+    ],
+    "head.weight.requires_grad_(False)": lambda L, m: m.head.weight.requires_grad_(False),
+    "head.weight.grad = non-leaf; zero_grad(False)": lambda L, m: [
+        setattr(m.head.weight, "grad", L.ones(tuple(m.head.weight.shape), dtype=m.head.weight.dtype,
+                                                 requires_grad=True) * 2), m.zero_grad(set_to_none=False)],
+    "head.weight.grad = ones(requires_grad); zero_grad(False)": lambda L, m: [
+        setattr(m.head.weight, "grad", L.ones(tuple(m.head.weight.shape), dtype=m.head.weight.dtype,
+                                                 requires_grad=True)), m.zero_grad(set_to_none=False)],
+    "registration before __init__": lambda L, m: [
+        _attempt(lambda w=w: _before_init(L, w)) for w in ("parameter", "module", "register_parameter", "buffer")],
+    "registration errors": lambda L, m: [
+        _attempt(lambda: m.add_module("training", L.nn.Identity())), _attempt(lambda: m.add_module("", None)),
+        _attempt(lambda: m.add_module(1, None)), _attempt(lambda: m.add_module("a.b", None)),
+        _attempt(lambda: m.register_parameter("head", L.nn.Parameter(L.ones(1)))),
+        _attempt(lambda: m.register_parameter("", None)), _attempt(lambda: m.register_buffer(2, None)),
+        _attempt(lambda: m.register_parameter("nl", _non_leaf_parameter(L))),
+    ],
+    "running = Parameter(zeros(4))": lambda L, m: setattr(m, "running", L.nn.Parameter(L.zeros(4))),
+    "head.weight = Linear": lambda L, m: setattr(m.head, "weight", _constant_linear(L)),
+    "sub = Identity(); sub = None; del sub": lambda L, m: [
+        setattr(m, "sub", L.nn.Identity()), setattr(m, "sub", None), [k for k, _ in m.named_children()],
+        _attempt(lambda: delattr(m, "sub")), _attempt(lambda: delattr(m, "sub"))],
+    "del nope": lambda L, m: delattr(m, "nope"),
+    "running = None; double()": lambda L, m: [setattr(m, "running", None), m.double() is m],
+    "hooks(with_kwargs)": lambda L, m: _hook_calls(L, m, "with_kwargs"),
+    "hooks(prepend)": lambda L, m: _hook_calls(L, m, "prepend"),
+    "hooks(always_call)": lambda L, m: _hook_calls(L, m, "always_call"),
+    "hooks(always_call after forward)": lambda L, m: _hook_calls(L, m, "always_call after forward"),
+    "hooks(bad pre-hook result)": lambda L, m: _hook_calls(L, m, "bad pre-hook result"),
+    "Module().forward(x)": lambda L, m: L.nn.Module().forward(L.zeros(1)),
+    "type(int64)": lambda L, m: m.type(L.int64) is m,
 }
+
+
+#: the MODULE_CALLS that leave the model as it was (lookups, copies, reprs, calls that must raise): drawn by
+#: their own rule, several a step, so that a ci run reaches each of them
+PROBE_CALLS = frozenset({
+    "parameters(recurse=False)", "named_parameters(prefix='net', recurse=False)", "head.named_parameters(prefix='h')",
+    "buffers()", "children()", "modules()", "named_modules(remove_duplicate=False)", "get_submodule('block.0')",
+    "get_submodule('nope')", "get_submodule('')", "get_parameter('head.weight')", "get_parameter('head.nope')",
+    "state_dict(prefix='p.')", "state_dict(keep_vars=True)", "load_state_dict(list)", "register_parameter('x', tensor)",
+    "register_parameter('a.b', Parameter)", "register_parameter(1, None)", "register_parameter(non-leaf)",
+    "add_module('bad', 3)", "head.weight = tensor", "block = 3", "running = 3", "missing attribute", "forward hooks",
+    "Module()(x)", "Module(3)", "train(1)", "to('cpu')", "cpu()", "extra_repr()", "lookups",
+    "modules(remove_duplicate=False)", "named_modules(prefix='net')", "named_buffers(prefix='b', recurse=False)",
+    "buffers(recurse=False)", "state_dict(None, 'q.', True)", "state_dict(destination=dict)",
+    "load_state_dict results", "repr(model)", "dir(model)", "deepcopy(model)", "pickle(head)", "Parameter forms",
+    "registration before __init__", "registration errors", "del nope", "hooks(with_kwargs)", "hooks(prepend)",
+    "hooks(always_call)", "hooks(always_call after forward)", "hooks(bad pre-hook result)", "Module().forward(x)",
+})
 
 
 class ModuleMachine(TwinMachine):
@@ -920,10 +1300,34 @@ class ModuleMachine(TwinMachine):
         self.do(f"save/load({what})", fn, apis=("save", "load"),
                 observe_result=lambda L, v: observe(L, v, versions=False))
 
-    @rule(call=st.sampled_from(sorted(MODULE_CALLS)))
-    def module_call(self, call: str) -> None:
-        self.do(f"model.{call}", lambda L, env: MODULE_CALLS[call](L, env["m"]),
-                apis=("Module." + call.split("(")[0].split(" ")[0].split(".")[0],))
+    def _calls(self, calls: list[str]) -> None:
+        for call in calls:
+            self.do(f"model.{call}", lambda L, env, call=call: MODULE_CALLS[call](L, env["m"]),
+                    apis=("Module." + call.split("(")[0].split(" ")[0].split(".")[0],))
+
+    @rule(calls=st.lists(st.sampled_from(sorted(set(MODULE_CALLS) - PROBE_CALLS)), min_size=1, max_size=2))
+    def module_call(self, calls: list[str]) -> None:
+        self._calls(calls)
+
+    @rule(calls=st.lists(st.sampled_from(sorted(PROBE_CALLS)), min_size=1, max_size=3, unique=True))
+    def module_probe(self, calls: list[str]) -> None:
+        self._calls(calls)
+
+    @rule(edits=st.lists(st.sampled_from(sorted(CONTAINER_EDITS)), min_size=1, max_size=2))
+    def edit_block(self, edits: list[str]) -> None:
+        """The model's Sequential / ModuleList edited as a list (then traversal, state_dict, forward see it)."""
+        for edit in edits:
+            self.do(f"model.{edit}", lambda L, env, edit=edit: CONTAINER_EDITS[edit](L, env["m"].block),
+                    apis=("Sequential", "ModuleList"))
+
+    def construct(self, names: list[str]) -> None:
+        """Layers, activations and losses built with default, explicit, legacy and invalid arguments, compared
+        by attributes, repr, state_dict, forward value and input gradient (or the constructor's error).
+
+        A step of the sweep only, not a rule: it does not depend on the model, so random programs add nothing."""
+        self.do(f"construct({', '.join(names)})",
+                lambda L, env: {n: _attempt(lambda n=n: observe_constructed(L, n)) for n in names},
+                apis=tuple("nn." + n.split("(")[0] for n in names))
 
     @rule(dtype=st.sampled_from(["double", "float", "to(float64)", "to(int64)"]))
     def convert(self, dtype: str) -> None:
@@ -934,6 +1338,25 @@ class ModuleMachine(TwinMachine):
             return out is m
 
         self.do(f"model.{dtype}", fn, apis=("Module.to",))
+
+
+def _module_sweeps() -> tuple[tuple[tuple[str, dict[str, Any]], ...], ...]:
+    """Every probe, container edit, mutating call and constructor once, on each container kind."""
+    edits = ["reads", *sorted(CONTAINER_EDITS), "reads"]
+    last = ("head.weight = Linear", "head.bias = None", "block = None", "del running", "del head")  # break the model
+    mutating = [c for c in sorted(set(MODULE_CALLS) - PROBE_CALLS) if c not in last] + list(last)
+    programs = []
+    for container in ("Sequential", "ModuleList"):
+        shared = container == "Sequential"
+        programs.append((("build", {"bias": shared, "shared": shared, "container": container}),
+                         ("module_probe", {"calls": sorted(PROBE_CALLS)}), ("edit_block", {"edits": edits}),
+                         ("module_call", {"calls": mutating})))
+    programs.append((("build", {"bias": True, "shared": False, "container": "Sequential"}),
+                     ("construct", {"names": sorted(MODULE_CONSTRUCTORS)})))
+    return tuple(programs)
+
+
+ModuleMachine.sweeps = _module_sweeps()
 
 
 # ---- optimisers and schedulers ----------------------------------------------------------------------------

@@ -45,16 +45,14 @@ class Parameter(Tensor):
     __str__ = __repr__
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Parameter:
-        if id(self) in memo:
-            return memo[id(self)]
-        result = Parameter(Tensor._make(self._data.copy()), self.requires_grad)
-        if self.grad is not None:
-            result.grad = Tensor._make(self.grad._data.copy())
+        # as torch: values and requires_grad are copied, .grad is not (copy.deepcopy itself consults memo)
+        result = type(self)(Tensor._make(self._data.copy()), self.requires_grad)
         memo[id(self)] = result
         return result
 
     def __reduce_ex__(self, protocol: Any) -> Any:
-        return (_rebuild_parameter, (self._data.copy(), self.requires_grad))
+        # torch rebuilds from ``self.data``: copy.copy shares the values (pickling serialises them)
+        return (_rebuild_parameter, (self._data, self.requires_grad))
 
 
 def _rebuild_parameter(data: np.ndarray, requires_grad: bool) -> Parameter:
@@ -71,5 +69,7 @@ def zero_grads(params: Iterable[Tensor], set_to_none: bool = True) -> None:
         else:
             if p.grad.grad_fn is not None:
                 p.grad.detach_()
+            else:
+                p.grad.requires_grad_(False)
             p.grad._data[...] = 0
             p.grad._bump_version()

@@ -149,7 +149,7 @@ def test_to_double_keeps_parameter_objects_and_converts_buffers() -> None:
     assert all(p.dtype is torch.float32 for p in net.parameters())
     net.to(torch.float64)
     assert net.fc1.weight.dtype is torch.float64
-    with pytest.raises(TypeError, match="nn.Module.to only accepts floating point dtypes"):
+    with pytest.raises(TypeError, match="nn.Module.to only accepts floating point or complex dtypes"):
         net.to(torch.int64)
 
 

@@ -26,11 +26,14 @@ class _ModuleSequence(Module):
         for i, m in enumerate(modules):
             self._modules[str(i)] = m
 
-    def __delitem__(self, idx: int | slice) -> None:
+    def _keys_at(self, idx: int | slice) -> list[str]:
+        """The registry keys that ``del self[idx]`` removes."""
         keys = list(self._modules.keys())
-        targets = keys[idx] if isinstance(idx, slice) else [keys[_index(idx, len(self))]]
-        for key in targets:
-            del self._modules[key]
+        return keys[idx] if isinstance(idx, slice) else [keys[_index(idx, len(self))]]
+
+    def __delitem__(self, idx: int | slice) -> None:
+        for key in self._keys_at(idx):
+            delattr(self, key)
         self._renumber(list(self._modules.values()))
 
     def __len__(self) -> int:
@@ -42,6 +45,19 @@ class _ModuleSequence(Module):
     def append(self, module: Module) -> Any:
         self.add_module(str(len(self)), module)
         return self
+
+    def pop(self, key: int | slice) -> Any:
+        """Remove and return the module (or the container of modules) at ``key``."""
+        v = self[key]  # type: ignore[index]
+        del self[key]
+        return v
+
+    def _shift_insert(self, index: int, module: Module) -> None:
+        """torch's insertion: move the modules at ``index..n-1`` one key up, then store ``module`` at
+        ``str(index)`` (no renumbering, so odd indices give torch's odd keys and errors)."""
+        for i in range(len(self._modules), index, -1):
+            self._modules[str(i)] = self._modules[str(i - 1)]
+        self._modules[str(index)] = module
 
 
 class Sequential(_ModuleSequence):
@@ -69,7 +85,7 @@ class Sequential(_ModuleSequence):
 
     def __setitem__(self, idx: int, module: Module) -> None:
         key = list(self._modules.keys())[_index(idx, len(self))]
-        self.add_module(key, module)
+        setattr(self, key, module)
 
     def __add__(self, other: Sequential) -> Sequential:
         if not isinstance(other, Sequential):
@@ -77,6 +93,37 @@ class Sequential(_ModuleSequence):
                 f"add operator supports only objects of Sequential class, but {type(other)} is given."
             )
         return Sequential(*self, *other)
+
+    def __iadd__(self, other: Sequential) -> Sequential:
+        if not isinstance(other, Sequential):
+            raise ValueError(
+                f"add operator supports only objects of Sequential class, but {type(other)} is given."
+            )
+        offset = len(self)
+        for i, module in enumerate(other):
+            self.add_module(str(i + offset), module)
+        return self
+
+    def _check_factor(self, other: Any) -> None:
+        if not isinstance(other, int):
+            raise TypeError(f"unsupported operand type(s) for *: {type(self)} and {type(other)}")
+        if other <= 0:
+            raise ValueError(f"Non-positive multiplication factor {other} for {type(self)}")
+
+    def __mul__(self, other: int) -> Sequential:
+        """``other`` repetitions of the same module objects (shared, not copied)."""
+        self._check_factor(other)
+        return Sequential(*(list(self) * other))
+
+    def __rmul__(self, other: int) -> Sequential:
+        return self.__mul__(other)
+
+    def __imul__(self, other: int) -> Sequential:
+        self._check_factor(other)
+        n = len(self)
+        for i in range(n * (other - 1)):
+            self.add_module(str(n + i), self._modules[str(i % n)])
+        return self
 
     def extend(self, sequential: Iterable[Module]) -> Sequential:
         for m in sequential:
@@ -86,13 +133,10 @@ class Sequential(_ModuleSequence):
     def insert(self, index: int, module: Module) -> Sequential:
         if not isinstance(module, Module):
             raise AssertionError(f"module should be of type: {Module}")
-        n = len(self)
+        n = len(self._modules)
         if not -n <= index <= n:
             raise IndexError(f"Index out of range: {index}")
-        index = index % (n + 1) if index < 0 else index
-        items = list(self._modules.values())
-        items.insert(index, module)
-        self._renumber(items)
+        self._shift_insert(index + n if index < 0 else index, module)
         return self
 
     def forward(self, input: Any) -> Any:
@@ -115,7 +159,13 @@ class ModuleList(_ModuleSequence):
         return self._modules[str(_index(idx, len(self)))]
 
     def __setitem__(self, idx: int, module: Module) -> None:
-        self.add_module(str(_index(idx, len(self))), module)
+        setattr(self, str(_index(idx, len(self))), module)
+
+    def _keys_at(self, idx: int | slice) -> list[str]:
+        # torch's ModuleList assumes its keys are 0..n-1 (an insert past the end breaks that, as in torch)
+        if isinstance(idx, slice):
+            return [str(k) for k in range(len(self._modules))[idx]]
+        return [str(_index(idx, len(self)))]
 
     def __iadd__(self, modules: Iterable[Module]) -> ModuleList:
         return self.extend(modules)
@@ -124,16 +174,15 @@ class ModuleList(_ModuleSequence):
         return ModuleList([*self, *other])
 
     def extend(self, modules: Iterable[Module]) -> ModuleList:
-        if isinstance(modules, Module) and not isinstance(modules, (ModuleList, Sequential)):
+        if not isinstance(modules, Iterable):
             raise TypeError("ModuleList.extend should be called with an iterable, but got " + type(modules).__name__)
         for m in modules:
             self.append(m)
         return self
 
     def insert(self, index: int, module: Module) -> None:
-        items = list(self._modules.values())
-        items.insert(index, module)
-        self._renumber(items)
+        """torch's unchecked insertion: a negative index raises KeyError after moving some modules."""
+        self._shift_insert(index, module)
 
     def __repr__(self) -> str:
         """torch's compact form: consecutive identical entries print once as ``(0-2): 3 x Linear(...)``."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
@@ -66,47 +67,107 @@ class Module:
         object.__setattr__(self, "_non_persistent_buffers_set", set())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "_forward_hooks", OrderedDict())
+        object.__setattr__(self, "_forward_hooks_with_kwargs", OrderedDict())
+        object.__setattr__(self, "_forward_hooks_always_called", OrderedDict())
         object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
+        object.__setattr__(self, "_forward_pre_hooks_with_kwargs", OrderedDict())
         object.__setattr__(self, "_hook_id", 0)
 
     # ---- calling ---------------------------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        """Run pre-hooks, ``forward``, then forward hooks (a hook's non-None result replaces the value)."""
-        for hook in list(self._forward_pre_hooks.values()):
-            result = hook(self, args)
-            if result is not None:
-                args = result if isinstance(result, tuple) else (result,)
-        if type(self).forward is Module.forward:
-            raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
-        output = self.forward(*args, **kwargs)
-        for hook in list(self._forward_hooks.values()):
-            result = hook(self, args, output)
-            if result is not None:
-                output = result
-        return output
+        """Run pre-hooks, ``forward``, then forward hooks, as torch's ``_call_impl``.
+
+        A pre-hook's non-None result replaces the positional args (a single value is wrapped in a tuple;
+        a ``with_kwargs`` hook returns ``(args, kwargs)``); a forward hook's non-None result replaces the
+        output. When ``forward`` or a hook raises, the ``always_call`` forward hooks not yet run still run
+        (their own errors become warnings) before the error propagates.
+        """
+        if not (self._forward_hooks or self._forward_pre_hooks):
+            return self.forward(*args, **kwargs)
+        result = None
+        called: set[int] = set()
+        try:
+            for hid, hook in list(self._forward_pre_hooks.items()):
+                if hid in self._forward_pre_hooks_with_kwargs:
+                    new = hook(self, args, kwargs)
+                    if new is not None:
+                        if not (isinstance(new, tuple) and len(new) == 2):
+                            raise RuntimeError(
+                                f"forward pre-hook must return None or a tuple of (new_args, new_kwargs), but got {new}."
+                            )
+                        args, kwargs = new
+                else:
+                    new = hook(self, args)
+                    if new is not None:
+                        args = new if isinstance(new, tuple) else (new,)
+            result = self.forward(*args, **kwargs)
+            for hid, hook in list(self._forward_hooks.items()):
+                if hid in self._forward_hooks_always_called:
+                    called.add(hid)
+                if hid in self._forward_hooks_with_kwargs:
+                    new = hook(self, args, kwargs, result)
+                else:
+                    new = hook(self, args, result)
+                if new is not None:
+                    result = new
+            return result
+        except Exception:
+            for hid, hook in list(self._forward_hooks.items()):
+                if hid not in self._forward_hooks_always_called or hid in called:
+                    continue
+                try:
+                    if hid in self._forward_hooks_with_kwargs:
+                        new = hook(self, args, kwargs, result)
+                    else:
+                        new = hook(self, args, result)
+                    if new is not None:
+                        result = new
+                except Exception as e:  # noqa: BLE001 - torch turns these into warnings too
+                    warnings.warn(
+                        "module forward hook with ``always_call=True`` raised an exception that was silenced as "
+                        f"another error was raised in forward: {e}", stacklevel=2,
+                    )
+            raise
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         """Define the computation; subclasses override this (call the module, not ``forward``)."""
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
-    def _add_hook(self, table: OrderedDict[int, Any], hook: Callable[..., Any]) -> RemovableHandle:
+    def _add_hook(self, table: OrderedDict[int, Any], hook: Callable[..., Any], prepend: bool,
+                  flags: list[tuple[OrderedDict[int, Any], bool]]) -> RemovableHandle:
+        """Register ``hook`` in ``table`` (first when ``prepend``) and in each flag table whose flag is set."""
         hid = self._hook_id
         object.__setattr__(self, "_hook_id", hid + 1)
         table[hid] = hook
+        if prepend:
+            table.move_to_end(hid, last=False)
+        tables = [table]
+        for flag_table, on in flags:
+            if on:
+                flag_table[hid] = True
+                tables.append(flag_table)
 
         class _Handle(RemovableHandle):
             def remove(self_inner) -> None:  # noqa: N805
-                table.pop(hid, None)
+                for t in tables:
+                    t.pop(hid, None)
 
         return _Handle([], hook)
 
-    def register_forward_pre_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
-        """``hook(module, args)`` runs before ``forward``; a returned value replaces the args."""
-        return self._add_hook(self._forward_pre_hooks, hook)
+    def register_forward_pre_hook(
+        self, hook: Callable[..., Any], *, prepend: bool = False, with_kwargs: bool = False
+    ) -> RemovableHandle:
+        """``hook(module, args)`` (or ``hook(module, args, kwargs)``) runs before ``forward`` and may replace
+        its inputs."""
+        return self._add_hook(self._forward_pre_hooks, hook, prepend, [(self._forward_pre_hooks_with_kwargs, with_kwargs)])
 
-    def register_forward_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
-        """``hook(module, args, output)`` runs after ``forward``; a returned value replaces the output."""
-        return self._add_hook(self._forward_hooks, hook)
+    def register_forward_hook(
+        self, hook: Callable[..., Any], *, prepend: bool = False, with_kwargs: bool = False, always_call: bool = False
+    ) -> RemovableHandle:
+        """``hook(module, args, output)`` (or ``hook(module, args, kwargs, output)``) runs after ``forward``
+        and may replace the output; ``always_call`` hooks also run when ``forward`` raises."""
+        return self._add_hook(self._forward_hooks, hook, prepend, [
+            (self._forward_hooks_with_kwargs, with_kwargs), (self._forward_hooks_always_called, always_call)])
 
     # ---- registration ----------------------------------------------------------------------
     def register_parameter(self, name: str, param: Parameter | None) -> None:
@@ -170,7 +231,8 @@ class Module:
         if isinstance(value, Parameter):
             if params is None:
                 raise AttributeError("cannot assign parameters before Module.__init__() call")
-            self._forget(name)
+            # torch keeps the name's place in _parameters (a re-assigned parameter keeps its order)
+            self._forget(name, "_buffers", "_modules")
             self.register_parameter(name, value)
             return
         if params is not None and name in params:
@@ -185,7 +247,7 @@ class Module:
         if isinstance(value, Module):
             if modules is None:
                 raise AttributeError("cannot assign module before Module.__init__() call")
-            self._forget(name)
+            self._forget(name, "_parameters", "_buffers")
             modules[name] = value
             return
         if modules is not None and name in modules:
@@ -201,10 +263,10 @@ class Module:
             return
         object.__setattr__(self, name, value)
 
-    def _forget(self, name: str) -> None:
-        """Remove ``name`` from every registry and the instance dict before re-registering it."""
+    def _forget(self, name: str, *tables: str) -> None:
+        """Remove ``name`` from the instance dict and the other ``tables`` before registering it in one."""
         self.__dict__.pop(name, None)
-        for table in ("_parameters", "_buffers", "_modules"):
+        for table in tables:
             self.__dict__[table].pop(name, None)
         self._non_persistent_buffers_set.discard(name)
 
@@ -224,7 +286,9 @@ class Module:
         object.__delattr__(self, name)
 
     def __dir__(self) -> list[str]:
-        return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers) | set(self._modules))
+        keys = dir(type(self)) + list(self.__dict__) + list(self._parameters) + list(self._modules) + list(self._buffers)
+        # as torch: names that are not Python identifiers (a Sequential's '0', '1', ...) are left out
+        return sorted(k for k in keys if not k[0].isdigit())
 
     # ---- traversal ---------------------------------------------------------------------------
     def _named_members(
@@ -289,8 +353,8 @@ class Module:
             sub = prefix + ("." if prefix else "") + name
             yield from m.named_modules(memo, sub, remove_duplicate)
 
-    def modules(self) -> Iterator[Module]:
-        for _, m in self.named_modules():
+    def modules(self, remove_duplicate: bool = True) -> Iterator[Module]:
+        for _, m in self.named_modules(remove_duplicate=remove_duplicate):
             yield m
 
     def get_submodule(self, target: str) -> Module:
@@ -299,17 +363,33 @@ class Module:
             return self
         mod: Module = self
         for item in target.split("."):
-            if item not in mod._modules:
+            if not hasattr(mod, item):
                 raise AttributeError(f"{mod._get_name()} has no attribute `{item}`")
-            mod = mod._modules[item]
+            mod = getattr(mod, item)
+            if not isinstance(mod, Module):  # e.g. a child set to None, or a plain attribute
+                raise AttributeError(f"`{item}` is not an nn.Module")
         return mod
 
     def get_parameter(self, target: str) -> Parameter:
+        """The parameter at a dotted path such as ``'head.weight'`` (a None placeholder is an error)."""
         module_path, _, name = target.rpartition(".")
         mod = self.get_submodule(module_path)
-        if name not in mod._parameters:
+        if not hasattr(mod, name):
+            raise AttributeError(f"{mod._get_name()} has no attribute `{name}`")
+        param = getattr(mod, name)
+        if not isinstance(param, Parameter):
             raise AttributeError(f"`{name}` is not an nn.Parameter")
-        return mod._parameters[name]
+        return param
+
+    def get_buffer(self, target: str) -> Tensor:
+        """The buffer at a dotted path such as ``'block.running'`` (None when registered as None, as torch)."""
+        module_path, _, name = target.rpartition(".")
+        mod = self.get_submodule(module_path)
+        if not hasattr(mod, name):
+            raise AttributeError(f"{mod._get_name()} has no attribute `{name}`")
+        if name not in mod._buffers:
+            raise AttributeError(f"`{name}` is not a buffer")
+        return getattr(mod, name)
 
     # ---- modes and conversions ---------------------------------------------------------------
     def train(self, mode: bool = True) -> Module:
@@ -362,7 +442,7 @@ class Module:
         if dt is None:
             return self
         if not dt.is_floating_point:
-            raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got desired dtype={dt}")
+            raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, but got desired dtype={dt}")
         return self._apply(lambda t: t.detach().to(dt) if t.dtype.is_floating_point else t)
 
     def float(self) -> Module:
@@ -375,7 +455,8 @@ class Module:
         return self
 
     def type(self, dst_type: Any) -> Module:
-        return self.to(dst_type)
+        """Convert every parameter and buffer (integer ones too, unlike ``to``) to ``dst_type``."""
+        return self._apply(lambda t: t.type(dst_type))
 
     # ---- state dict ----------------------------------------------------------------------------
     def state_dict(
