@@ -139,6 +139,8 @@ PLANTS: dict[str, Plant] = {
     "linear_init_fan_out": P("Linear", "init", "Linear's default init bound is 1/sqrt(fan_out)"),
     # ---- stateful API
     "dataloader_drop_last": P("DataLoader", "stateful", "DataLoader ignores drop_last", machine="data"),
+    "extra_export": P("normal_", "stateful", "the library exports a function torch does not have (normal_)",
+                      machine="api"),
 }
 del P
 
@@ -518,6 +520,11 @@ def _dataloader_drop_last(lib: Any) -> dict[str, Any]:
     return {"utils.data.DataLoader": DataLoader}
 
 
+@_registers(_PATCH_BUGS, "extra_export")
+def _extra_export(lib: Any) -> dict[str, Any]:
+    return {"normal_": lib.Tensor.normal_}  # torch has Tensor.normal_ but no function torch.normal_
+
+
 class _Namespace:
     """``target`` seen with some dotted attributes replaced (``{"nn.Linear": BuggyLinear}``)."""
 
@@ -531,6 +538,9 @@ class _Namespace:
         below = {k.split(".", 1)[1]: v for k, v in self._replaced.items() if k.startswith(name + ".")}
         value = getattr(self._target, name)
         return _Namespace(value, below) if below else value
+
+    def __dir__(self) -> list[str]:  # the names a user of the library sees, added ones included
+        return sorted(set(dir(self._target)) | {k for k in self._replaced if "." not in k})
 
 
 # ---- optimisers, schedulers, clipping, init

@@ -1633,3 +1633,52 @@ class DataMachine(TwinMachine):
 
 
 MACHINES.update({"module": ModuleMachine, "optim": OptimMachine, "data": DataMachine})
+
+
+# ---- the public API surface ----------------------------------------------------------------------------
+#: where ``import backend as torch`` code looks names up: every public name the backend's library offers there
+#: must exist in torch's (a name torch lacks is code that runs on the backend and breaks on torch)
+API_NAMESPACES = ("", "Tensor", "nn", "nn.Module", "nn.utils", "optim", "optim.Optimizer")
+
+
+def _namespace(L: Any, path: str) -> Any:
+    obj = L
+    for part in path.split(".") if path else ():
+        obj = getattr(obj, part)
+    return obj
+
+
+def public_names(L: Any, path: str) -> list[str]:
+    """Names a user of ``L`` reaches at ``path``: not private, not a module (``np``, a submodule that torch
+    calls differently), not a ``from __future__`` feature."""
+    import __future__
+
+    import types
+
+    ns = _namespace(L, path)
+    return sorted(n for n in dir(ns) if not n.startswith("_")
+                  and not isinstance(getattr(ns, n, None), (types.ModuleType, __future__._Feature)))
+
+
+class ApiMachine(TwinMachine):
+    """The names the backend exports, looked up in torch: each must exist there too."""
+
+    machine_name = "api"
+
+    def snapshot(self, L: Any, env: dict[str, Any]) -> dict[str, Any]:
+        return {}
+
+    @rule(path=st.sampled_from(API_NAMESPACES))
+    def surface(self, path: str) -> None:
+        backend_lib = next(b.lib for name, b in self.sides.items() if name != REFERENCE)
+        names = public_names(backend_lib, path)
+
+        def fn(L: Any, env: dict[str, Any]) -> list[str]:
+            ns = _namespace(L, path)
+            return [n for n in names if not hasattr(ns, n)]  # [] on the backend's side; torch's lists what it lacks
+
+        self.do(f"names of {path or 'the library'} missing in a library", fn, apis=(f"{path or 'library'} names",))
+
+
+ApiMachine.sweeps = tuple((("surface", {"path": p}),) for p in API_NAMESPACES)
+MACHINES["api"] = ApiMachine
