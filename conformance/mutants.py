@@ -447,6 +447,23 @@ def collect(package_dir: Path, patterns: Sequence[str] = DEFAULT_FILES, cache_di
     return out
 
 
+def outside_coverage_gaps(mutants: Sequence[Mutant], package: str) -> tuple[list[Mutant], int]:
+    """The mutants outside the functions and files ``coverage_gaps.json`` lists for ``package`` (printing, CUDA:
+    what the suite does not compare with torch by design, each with its reason there), and how many were left
+    out. One list decides both what coverage excuses and what mutation testing does not sample."""
+    from .branch_coverage import load_policy
+
+    gaps = load_policy(package)["gaps"]
+
+    def in_gap(m: Mutant) -> bool:
+        return any(g.get("file") == m.file and ("function" not in g or g["function"] == m.scope
+                                                or m.scope.startswith(g["function"] + "."))
+                   for g in gaps)
+
+    kept = [m for m in mutants if not in_gap(m)]
+    return kept, len(mutants) - len(kept)
+
+
 def sample(mutants: Sequence[Mutant], n: int | None, seed: int) -> list[Mutant]:
     """``n`` mutants (all when ``n`` is None), in file and position order: those whose ``sha1(seed, id)`` is
     smallest (bottom-k sampling). Every mutant's rank depends only on the seed and its own id, so editing
@@ -874,10 +891,11 @@ def main(config: Config, report_dir: str | None = None) -> int:
     """``selftest --mutants``: exit 1 if any non-equivalent mutant survives (or is not reached), 0 otherwise."""
     t0 = time.perf_counter()
     cache = Path(config.cache_dir)
-    everything = collect(config.package_dir, config.files, cache)
+    everything, in_gaps = outside_coverage_gaps(collect(config.package_dir, config.files, cache), config.package)
     chosen = sample(everything, config.sample, config.seed)
     equivalent = load_equivalent(config.equivalent_file)
-    print(f"mutants: {len(chosen)} of {len(everything)} mutants of {config.package} ({', '.join(config.files)})")
+    print(f"mutants: {len(chosen)} of {len(everything)} mutants of {config.package} ({', '.join(config.files)}); "
+          f"{in_gaps} more lie in code listed in coverage_gaps.json (never compared with torch by design)")
     lmap = line_map(config)
     run_dir = Path(report_dir) if report_dir else ROOT / "reports" / f"mutants-{datetime.now():%Y%m%d-%H%M%S}"
     run_dir.mkdir(parents=True, exist_ok=True)

@@ -203,3 +203,11 @@ def test_the_equivalent_file_matches_current_mutants() -> None:
         ids = {m.id for m in mutants_of_source(source, file, check_parse=False)}
         stale = [i for i, e in entries.items() if e["file"] == file and i not in ids]
         assert not stale, f"equivalent_mutants.json names mutants of {file} that no longer exist: {stale}"
+
+
+def test_code_listed_in_the_coverage_gaps_is_not_sampled() -> None:
+    src = "def _format_tensor(x):\n    return x + 1\n\n\ndef add(a, b):\n    return a + b\n"
+    every = mutants_of_source(src, "minigrad/tensor.py")
+    kept, left_out = mutants.outside_coverage_gaps(every, "minigrad")  # the gaps file lists tensor._format_tensor
+    assert left_out == sum(m.scope == "_format_tensor" for m in every) > 0
+    assert {m.scope for m in kept} == {"add"}
