@@ -48,7 +48,7 @@ def _to_array(data: Any) -> Any:
 @on_cpu
 def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of ``data`` (nested lists, numbers, ndarrays, tensors)."""
-    d = _dtype.as_dtype(dtype) if dtype is not None else _infer_dtype(data)
+    d = _dtype.as_dtype(dtype, "tensor") if dtype is not None else _infer_dtype(data)
     arr = np.array(_to_array(data), dtype=d.np, copy=True)
     if arr.dtype == object:
         raise TypeError(f"tensor(): could not build a tensor from {type(data).__name__}")
@@ -59,9 +59,9 @@ def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: b
 @on_cpu
 def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
     """Like ``tensor`` but shares memory with an ndarray/tensor of the same dtype."""
-    if isinstance(data, Tensor) and (dtype is None or _dtype.as_dtype(dtype) is data.dtype):
+    if isinstance(data, Tensor) and (dtype is None or _dtype.as_dtype(dtype, "as_tensor") is data.dtype):
         return data
-    if isinstance(data, np.ndarray) and (dtype is None or _dtype.as_dtype(dtype).np == data.dtype):
+    if isinstance(data, np.ndarray) and (dtype is None or _dtype.as_dtype(dtype, "as_tensor").np == data.dtype):
         return from_numpy(data)
     return tensor(data, dtype=dtype)
 
@@ -79,8 +79,8 @@ def _requiring_grad(t: Tensor) -> Tensor:
     return t
 
 
-def _factory(fill: Any, size: Sequence[Any], dtype: Any, requires_grad: bool) -> Tensor:
-    d = _dtype.as_dtype(dtype) if dtype is not None else _dtype.get_default_dtype()
+def _factory(fill: Any, size: Sequence[Any], dtype: Any, requires_grad: bool, op: str) -> Tensor:
+    d = _dtype.as_dtype(dtype, op) if dtype is not None else _dtype.get_default_dtype()
     shape = _shape_arg(size)
     negative = [s for s in shape if s < 0]
     if negative:
@@ -92,17 +92,17 @@ def _factory(fill: Any, size: Sequence[Any], dtype: Any, requires_grad: bool) ->
 
 @on_cpu
 def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    return _factory(0, size, dtype, requires_grad)
+    return _factory(0, size, dtype, requires_grad, "zeros")
 
 
 @on_cpu
 def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    return _factory(1, size, dtype, requires_grad)
+    return _factory(1, size, dtype, requires_grad, "ones")
 
 
 @on_cpu
 def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    return _factory(None, size, dtype, requires_grad)
+    return _factory(None, size, dtype, requires_grad, "empty")
 
 
 @on_cpu
@@ -110,7 +110,7 @@ def full(size: Sequence[int], fill_value: Any, *, dtype: Any = None, device: Any
     """A tensor filled with ``fill_value``; the dtype follows the value (bool/int64/default float)."""
     if dtype is None:
         dtype = _dtype.scalar_dtype(fill_value.item() if isinstance(fill_value, Tensor) else fill_value)
-    return _factory(fill_value, (tuple(size),), dtype, requires_grad)
+    return _factory(fill_value, (tuple(size),), dtype, requires_grad, "full")
 
 
 def _like(x: Tensor, dtype: Any) -> tuple[tuple[int, ...], Any]:
@@ -120,25 +120,25 @@ def _like(x: Tensor, dtype: Any) -> tuple[tuple[int, ...], Any]:
 @on_cpu
 def zeros_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     shape, d = _like(input, dtype)
-    return _factory(0, (shape,), d, requires_grad)
+    return _factory(0, (shape,), d, requires_grad, "zeros_like")
 
 
 @on_cpu
 def ones_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     shape, d = _like(input, dtype)
-    return _factory(1, (shape,), d, requires_grad)
+    return _factory(1, (shape,), d, requires_grad, "ones_like")
 
 
 @on_cpu
 def empty_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     shape, d = _like(input, dtype)
-    return _factory(None, (shape,), d, requires_grad)
+    return _factory(None, (shape,), d, requires_grad, "empty_like")
 
 
 @on_cpu
 def full_like(input: Tensor, fill_value: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     shape, d = _like(input, dtype)
-    return _factory(fill_value, (shape,), d, requires_grad)
+    return _factory(fill_value, (shape,), d, requires_grad, "full_like")
 
 
 @on_cpu
@@ -151,7 +151,7 @@ def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, dev
     if dtype is None:
         ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         dtype = _dtype.int64 if ints else _dtype.get_default_dtype()
-    d = _dtype.as_dtype(dtype)
+    d = _dtype.as_dtype(dtype, "arange")
     n = max(int(np.ceil((end - start) / step)), 0)
     t = Tensor._make((start + step * np.arange(n, dtype=np.float64 if d.is_floating_point else np.int64)).astype(d.np))
     return _requiring_grad(t) if requires_grad else t
@@ -159,20 +159,20 @@ def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, dev
 
 @on_cpu
 def linspace(start: float, end: float, steps: int, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    d = _dtype.as_dtype(dtype) if dtype is not None else _dtype.get_default_dtype()
+    d = _dtype.as_dtype(dtype, "linspace") if dtype is not None else _dtype.get_default_dtype()
     t = Tensor._make(np.linspace(start, end, steps).astype(d.np))
     return _requiring_grad(t) if requires_grad else t
 
 
 @on_cpu
 def eye(n: int, m: int | None = None, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    d = _dtype.as_dtype(dtype) if dtype is not None else _dtype.get_default_dtype()
+    d = _dtype.as_dtype(dtype, "eye") if dtype is not None else _dtype.get_default_dtype()
     t = Tensor._make(np.eye(n, m, dtype=d.np))
     return _requiring_grad(t) if requires_grad else t
 
 
-def _random_tensor(arr: np.ndarray, dtype: Any, requires_grad: bool) -> Tensor:
-    d = _dtype.as_dtype(dtype) if dtype is not None else _dtype.get_default_dtype()
+def _random_tensor(arr: np.ndarray, dtype: Any, requires_grad: bool, op: str) -> Tensor:
+    d = _dtype.as_dtype(dtype, op) if dtype is not None else _dtype.get_default_dtype()
     if not d.is_floating_point:
         raise RuntimeError(f"this random function is only defined for floating dtypes, got {d}")
     t = Tensor._make(arr.astype(d.np))
@@ -182,13 +182,13 @@ def _random_tensor(arr: np.ndarray, dtype: Any, requires_grad: bool) -> Tensor:
 @on_cpu
 def rand(*size: Any, generator: _random.Generator | None = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """Uniform [0, 1) samples from minigrad's generator (streams differ from torch's)."""
-    return _random_tensor(_random.rng(generator, "rand").random(_shape_arg(size)), dtype, requires_grad)
+    return _random_tensor(_random.rng(generator, "rand").random(_shape_arg(size)), dtype, requires_grad, "rand")
 
 
 @on_cpu
 def randn(*size: Any, generator: _random.Generator | None = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples."""
-    return _random_tensor(_random.rng(generator, "randn").standard_normal(_shape_arg(size)), dtype, requires_grad)
+    return _random_tensor(_random.rng(generator, "randn").standard_normal(_shape_arg(size)), dtype, requires_grad, "randn")
 
 
 @on_cpu
@@ -198,13 +198,13 @@ def randint(low: int, high: int | None = None, size: Sequence[int] = (), *, gene
         low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
-    d = _dtype.as_dtype(dtype) if dtype is not None else _dtype.int64
+    d = _dtype.as_dtype(dtype, "randint") if dtype is not None else _dtype.int64
     return Tensor._make(_random.rng(generator, "randint").integers(low, high, size=tuple(size)).astype(d.np))
 
 
 @on_cpu
 def randperm(n: int, *, generator: _random.Generator | None = None, dtype: Any = None, device: Any = None) -> Tensor:
-    d = _dtype.as_dtype(dtype) if dtype is not None else _dtype.int64
+    d = _dtype.as_dtype(dtype, "randperm") if dtype is not None else _dtype.int64
     return Tensor._make(_random.rng(generator, "randperm").permutation(n).astype(d.np))
 
 

@@ -163,7 +163,8 @@ class DataLoader(Generic[T_co]):
     """Iterate over a dataset in (optionally shuffled) batches, collated by ``collate_fn``.
 
     ``shuffle`` draws a new permutation per epoch from ``generator`` (a ``minigrad.Generator``) or
-    from minigrad's global generator. ``num_workers`` must be 0 (single process).
+    from minigrad's global generator. Samples are always loaded in the calling process: ``num_workers > 0``
+    yields the same batches in the same order as torch's worker processes would, only without them.
     """
 
     def __init__(
@@ -172,8 +173,10 @@ class DataLoader(Generic[T_co]):
         pin_memory: bool = False, drop_last: bool = False, timeout: float = 0, worker_init_fn: Any = None,
         *, generator: Generator | None = None, **kwargs: Any,
     ) -> None:
-        if num_workers != 0:
-            raise ValueError("minigrad's DataLoader is single-process: num_workers must be 0")
+        if num_workers < 0:
+            raise ValueError("num_workers option should be non-negative; use num_workers=0 to disable multiprocessing.")
+        if timeout < 0:
+            raise ValueError("timeout option should be non-negative")
         if batch_size is not None and (not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0):
             raise ValueError(f"batch_size should be a positive integer value, but got batch_size={batch_size}")
         if sampler is not None and shuffle:
