@@ -77,12 +77,12 @@ def as_dtype(d: object, op: str = "to") -> dtype:
     raise TypeError(f"{op}(): argument 'dtype' must be minigrad.dtype, not {type(d).__name__}")
 
 
-def can_cast(src: dtype, dst: dtype) -> bool:
-    """torch's ``can_cast`` for in-place results: never to a lower category (float -> integer, integer ->
-    bool), any width within a category (float64 -> float32 is allowed)."""
-    if src.is_floating_point and not dst.is_floating_point:
+def can_cast(from_: dtype, to: dtype) -> bool:
+    """torch.can_cast (also the rule for in-place results): never to a lower category (float -> integer,
+    integer -> bool), any width within a category (float64 -> float32 is allowed)."""
+    if from_.is_floating_point and not to.is_floating_point:
         return False
-    return not (src is not bool_ and dst is bool_)
+    return not (from_ is not bool_ and to is bool_)
 
 
 def get_default_dtype() -> dtype:

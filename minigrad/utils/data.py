@@ -149,12 +149,18 @@ def default_collate(batch: Sequence[Any]) -> Any:
 
 
 def default_convert(data: Any) -> Any:
-    """What the loader yields per sample when batching is off: ndarrays become Tensors."""
-    if isinstance(data, np.ndarray):
-        return Tensor._make(data)
-    if isinstance(data, tuple):
-        return tuple(default_convert(d) for d in data)
-    if isinstance(data, list):
+    """What the loader yields per sample when batching is off, as torch's ``default_convert``: NumPy arrays and
+    scalars become Tensors, inside mappings and sequences too; a plain tuple becomes a list (torch keeps that
+    for backwards compatibility), a namedtuple stays one."""
+    if isinstance(data, Tensor):
+        return data
+    if isinstance(data, (np.ndarray, np.generic)) and data.dtype.kind not in "OSUV":
+        return Tensor._make(np.array(data)) if isinstance(data, np.generic) else Tensor._make(data)
+    if isinstance(data, collections.abc.Mapping):
+        return {key: default_convert(data[key]) for key in data}
+    if isinstance(data, tuple) and hasattr(data, "_fields"):  # namedtuple
+        return type(data)(*(default_convert(d) for d in data))
+    if isinstance(data, (tuple, list)):
         return [default_convert(d) for d in data]
     return data
 
