@@ -119,8 +119,8 @@ class Optimizer:
         groups = []
         for group in self.param_groups:
             packed = {k: v for k, v in group.items() if k != "params"}
-            for i, p in enumerate(group["params"], start):
-                mapping.setdefault(id(p), i)
+            # torch's packing: a parameter listed twice in one group gets its later index, across groups its first
+            mapping.update({id(p): i for i, p in enumerate(group["params"], start) if id(p) not in mapping})
             packed["params"] = [mapping[id(p)] for p in group["params"]]
             start += len(packed["params"])
             groups.append(packed)
