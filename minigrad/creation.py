@@ -58,6 +58,15 @@ def _check_nested_lengths(data: Any, dim: int = 0) -> None:
         _check_nested_lengths(item, dim + 1)
 
 
+def _check_numbers(data: Any) -> None:
+    """With an explicit dtype torch reads every element as a number (NumPy would turn None into nan)."""
+    if isinstance(data, (list, tuple)):
+        for item in data:
+            _check_numbers(item)
+    elif not isinstance(data, (bool, int, float, np.generic, np.ndarray, Tensor)):
+        raise TypeError(f"must be real number, not {type(data).__name__}")
+
+
 #: torch's warning for ``tensor(a_tensor)``, word for word
 COPY_CONSTRUCT_WARNING = (
     "To copy construct from a tensor, it is recommended to use sourceTensor.detach().clone() or "
@@ -79,10 +88,10 @@ def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: b
     if isinstance(data, Tensor):
         warnings.warn(COPY_CONSTRUCT_WARNING, UserWarning, stacklevel=3)
     _check_nested_lengths(data)
+    if dtype is not None:
+        _check_numbers(data)
     d = _dtype.as_dtype(dtype, "tensor") if dtype is not None else _infer_dtype(data)
     arr = np.array(_to_array(data), dtype=d.np, copy=True)
-    if arr.dtype == object:
-        raise TypeError(f"tensor(): could not build a tensor from {type(data).__name__}")
     t = Tensor._make(arr)
     return _requiring_grad(t) if requires_grad else t
 
