@@ -78,7 +78,7 @@ def test_custom_dataset_and_collate_fn() -> None:
     xs, ys = next(iter(DataLoader(Squares(), batch_size=5)))
     assert xs.tolist() == [0.0, 1.0, 4.0, 9.0, 16.0] and ys.tolist() == [0, 1, 2, 3, 4]
     unbatched = list(DataLoader(Squares(), batch_size=None))
-    assert unbatched[2] == (4.0, 2)
+    assert unbatched[2] == [4.0, 2]  # torch: [4.0, 2] (default_convert turns a tuple into a list)
 
 
 def test_random_split() -> None:
