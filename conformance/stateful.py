@@ -1269,8 +1269,10 @@ class OptimMachine(TwinMachine):
             resumed.load_state_dict(sched.state_dict())
             step("resumed: step()", resumed.step)
             out["state_dict"] = observe(L, resumed.state_dict())
-            opt.step = types.MethodType(type(opt).step, opt)
+            fresh = env["B"].make_scheduler(opt, {**spec, "attrs": {**attrs, "last_epoch": 3}})
+            step("resumed without its state: step()", fresh.step)
             again = env["B"].make_scheduler(opt, spec)
+            opt.step = types.MethodType(type(opt).step, opt)  # after the scheduler wrapped it
             step("overridden optimizer.step: step()", again.step)
             return out
 
