@@ -24,9 +24,12 @@ import hashlib
 import io
 import math
 import pickle
+import re
 import time
+import types
 import warnings
-from collections import Counter
+import zipfile
+from collections import Counter, OrderedDict, namedtuple
 from collections.abc import Callable
 from typing import Any
 
@@ -46,6 +49,7 @@ from hypothesis.stateful import (
 
 from . import catalog
 from .compare import compare_arrays, make_record
+from .errors import normalise
 from .strategies.nets import OPTIMIZERS, SCHEDULERS, optimizer_attrs
 from .strategies.ops import draw_attr
 
@@ -1369,6 +1373,127 @@ def _loss_of(L: Any, params: list[Any], coef: float) -> Any:
     return total
 
 
+def masked(L: Any, text: str) -> str:
+    """A message with the library's own name (and torch's) read as ``<lib>``, addresses masked."""
+    name = L.__name__.split(".")[0]
+    return re.sub(rf"\b{re.escape(name)}\b", "<lib>", normalise(text, "<lib>"))
+
+
+def outcome(L: Any, call: Callable[[], Any], *, message: bool = True, warns: bool = False,
+            show: Callable[[Any, Any], Any] | None = None) -> Any:
+    """What ``call()`` gives as plain data: its result observed (``show(L, value)``, default :func:`observe`
+    without grads), or its exception as ``"Class: message"`` (the message :func:`masked`; ``message=False``:
+    the class only, where torch's message names C++ internals). ``warns``: ``[result, warnings issued]``."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            value = call()
+            result = (show or (lambda L_, v: observe(L_, v, grads=False)))(L, value)
+        except Exception as e:  # noqa: BLE001 - the exception is the outcome
+            result = f"{_exception_class(e)}: {masked(L, str(e))}" if message else _exception_class(e)
+    if not warns:
+        return result
+    return [result, [f"{w.category.__name__}: {masked(L, str(w.message))}" for w in caught]]
+
+
+def chunks(table: dict[str, Any], size: int) -> list[tuple[str, ...]]:
+    """The table's keys in groups of about ``size`` (one machine step runs a group: every entry is reached in
+    a few dozen steps, and a failure still names its entry)."""
+    keys = sorted(table)
+    n = max(1, math.ceil(len(keys) / size))
+    return [tuple(keys[i::n]) for i in range(n)]
+
+
+def run_group(L: Any, table: dict[str, Callable[[Any], Any]], group: tuple[str, ...],
+              class_only: frozenset[str] = frozenset(), warns: bool = True) -> dict[str, Any]:
+    """Every entry of ``group`` by its :func:`outcome` (with its warnings)."""
+    return {k: outcome(L, lambda k=k: table[k](L), warns=warns, message=k not in class_only) for k in group}
+
+
+def _step_twice(L: Any, opt: Any, p: Any) -> Any:
+    """Two steps with a fixed gradient; the optimiser's state and the parameter after them."""
+    for _ in range(2):
+        p.grad = L.full_like(p, 0.5)
+        opt.step()
+    return [observe_optimizer(L, opt), observe(L, p, grads=False, versions=False)]
+
+
+def _hyper_cases(name: str) -> list[tuple[str, dict[str, Any]]]:
+    """Each hyper-parameter of optimiser ``name`` just outside its valid range and on its boundary (plus
+    weight decay 1 and the nesterov constraints): torch's ValueError and message, or the state after two steps."""
+    attrs = catalog.get(name).attrs
+    cases: list[tuple[str, dict[str, Any]]] = []
+    for key in ("lr", "eps", "weight_decay", "momentum", "dampening", "alpha", "lr_decay",
+                "initial_accumulator_value"):
+        if key in attrs:
+            cases += [(f"{key}=-0.5", {key: -0.5}), (f"{key}=0", {key: 0.0})]
+    if "weight_decay" in attrs:
+        cases.append(("weight_decay=1", {"weight_decay": 1.0}))
+    if "betas" in attrs:
+        cases += [(f"betas={b}", {"betas": b}) for b in ((1.0, 0.9), (0.9, 1.0), (-0.1, 0.9), (0.0, 0.0))]
+    if "nesterov" in attrs:
+        cases += [("nesterov without momentum", {"nesterov": True}),
+                  ("nesterov with dampening", {"nesterov": True, "momentum": 0.9, "dampening": 0.1}),
+                  ("nesterov", {"nesterov": True, "momentum": 0.9})]
+    for flag in ("amsgrad", "maximize", "centered", "foreach"):
+        if flag in attrs or flag == "foreach":
+            cases.append((f"{flag}=True", {flag: True}))
+    return cases
+
+
+class _Decay:
+    """A callable lr_lambda with state (LambdaLR's state_dict keeps a callable object's ``__dict__``)."""
+
+    def __init__(self, factor: float) -> None:
+        self.factor = factor
+
+    def __call__(self, epoch: int) -> float:
+        return self.factor ** epoch
+
+
+#: LambdaLR's lr_lambda forms: one function, one per group, the wrong count, a callable object with state
+LAMBDA_FORMS: dict[str, Callable[[int], Any]] = {
+    "lambda": lambda groups: (lambda epoch: 0.5 ** epoch),
+    "one per group": lambda groups: [(lambda epoch, k=k: 1.0 / (1 + k + epoch)) for k in range(groups)],
+    "three": lambda groups: [lambda epoch: 1.0] * 3,
+    "callable object": lambda groups: _Decay(0.8),
+    "callable objects per group": lambda groups: [_Decay(0.5 + 0.1 * k) for k in range(groups)],
+}
+
+
+def _optimizer_module(L: Any) -> Any:
+    """``<lib>.optim.optimizer`` (torch does not import it as an attribute of ``torch.optim``)."""
+    import importlib
+
+    return importlib.import_module(f"{L.__name__}.optim.optimizer")
+
+
+def _duplicate_params(L: Any, env: dict[str, Any], spec: dict[str, Any]) -> Any:
+    return observe_optimizer(L, env["B"].make_optimizer([env["p"][0], env["p"][0]], spec))
+
+
+def _load_extra_state(L: Any, env: dict[str, Any], spec: dict[str, Any]) -> Any:
+    """A state dict with entries the optimiser does not make: an int tensor, a float64 tensor, a number, a
+    list of tensors, and state under an index no parameter has."""
+    opt = env["opt"]
+    sd = opt.state_dict()
+    sd["state"] = {k: dict(v) for k, v in sd["state"].items()}
+    for v in sd["state"].values():  # the optimisers' own __setstate__ reads their usual entries: keep them
+        v.update({"mask": L.tensor([1, 0, 1]), "wide": L.ones(3, dtype=L.float64), "count": 3,
+                  "pair": [L.ones(2, dtype=L.float64), 1.5]})
+    if sd["state"]:
+        sd["state"][99] = {**next(iter(sd["state"].values())), "orphan": L.zeros(1)}
+    opt.load_state_dict(sd)
+    return observe_optimizer(L, opt)
+
+
+def _betas_as_list(L: Any, env: dict[str, Any], spec: dict[str, Any]) -> Any:
+    sd = env["opt"].state_dict()
+    sd["param_groups"] = [{**g, **({"betas": list(g["betas"])} if "betas" in g else {})} for g in sd["param_groups"]]
+    env["opt"].load_state_dict(sd)
+    return [type(g.get("betas")).__name__ for g in env["opt"].param_groups]
+
+
 #: optimiser construction and misuse, compared by result or exception class
 OPTIMIZER_CALLS: dict[str, Callable[[Any, dict[str, Any], dict[str, Any]], Any]] = {
     "optimizer(tensor)": lambda L, env, spec: env["B"].make_optimizer(env["p"][0], spec),
@@ -1391,6 +1516,26 @@ OPTIMIZER_CALLS: dict[str, Callable[[Any, dict[str, Any], dict[str, Any]], Any]]
     "defaults": lambda L, env, spec: sorted(k for k in env["opt"].defaults
                                             if k not in ("differentiable", "fused", "capturable", "foreach",
                                                          "decoupled_weight_decay")),
+}
+
+#: more optimiser calls, compared with torch's message and warnings too (see :func:`outcome`)
+OPTIMIZER_CHECKS: dict[str, Callable[[Any, dict[str, Any], dict[str, Any]], Any]] = {
+    "Optimizer(params, {'lr': required})": lambda L, env, spec: L.optim.Optimizer(
+        [env["p"][0]], {"lr": _optimizer_module(L).required}),
+    "repr(required)": lambda L, env, spec: repr(_optimizer_module(L).required),
+    "Optimizer(params, {'lr': 0.1}).step()": lambda L, env, spec: L.optim.Optimizer([env["p"][0]], {"lr": 0.1}).step(),
+    "optimizer([p, p])": _duplicate_params,
+    "repr(optimizer)": lambda L, env, spec: masked(L, repr(env["opt"])),
+    "LRScheduler(optimizer)": lambda L, env, spec: L.optim.lr_scheduler.LRScheduler(
+        getattr(L.optim, spec["name"])([L.zeros(1, requires_grad=True)])),
+    "deepcopy(optimizer)": lambda L, env, spec: observe_optimizer(L, copy.deepcopy(env["opt"])),
+    "load_state_dict(extra state)": _load_extra_state,
+    "load_state_dict(betas as a list)": _betas_as_list,
+    "default construction": lambda L, env, spec: {
+        k: v for k, v in getattr(L.optim, spec["name"])([L.zeros(2, requires_grad=True)]).defaults.items()
+        if k not in ("differentiable", "fused", "capturable")},
+    "default construction, two steps": lambda L, env, spec: _step_twice(
+        L, getattr(L.optim, spec["name"])([q := L.ones(3, requires_grad=True)]), q),
 }
 
 
@@ -1425,6 +1570,7 @@ class OptimMachine(TwinMachine):
                 "optimizer": observe_optimizer(L, env["opt"])}
         if env["sched"] is not None:
             snap["scheduler.get_last_lr()"] = observe(L, env["sched"].get_last_lr())
+            snap["scheduler.state_dict()"] = observe(L, env["sched"].state_dict())
         return snap
 
     @rule(coef=st.sampled_from([0.5, 1.0, -2.0]))
@@ -1465,23 +1611,112 @@ class OptimMachine(TwinMachine):
 
         self.do(f"optimizer round trip via {via}", fn, apis=("Optimizer.state_dict", "Optimizer.load_state_dict"))
 
-    @rule(data=st.data(), name=st.sampled_from(SCHEDULERS))
-    def add_scheduler(self, data: Any, name: str) -> None:
-        assume(all(env.get("sched") is None for env in self.envs.values()))
+    @rule(data=st.data(), name=st.sampled_from(SCHEDULERS), last_epoch=st.sampled_from([-1, -1, 0, 3]))
+    def add_scheduler(self, data: Any, name: str, last_epoch: int) -> None:
+        # a second scheduler replaces the first; last_epoch >= 0 resumes (it needs 'initial_lr' in the groups,
+        # which only an earlier scheduler puts there: KeyError otherwise)
         attrs = {k: draw_attr(data.draw, v) for k, v in catalog.get(name).attrs.items()}
+        if last_epoch != -1:
+            attrs["last_epoch"] = last_epoch
         spec = {"name": name, "attrs": attrs}
 
         def fn(L: Any, env: dict[str, Any]) -> Any:
-            env["sched"] = env["B"].make_scheduler(env["opt"], spec)
-            env["sched_spec"] = spec
-            return env["sched"].get_last_lr()
+            sched = env["B"].make_scheduler(env["opt"], spec)
+            env["sched"], env["sched_spec"] = sched, spec
+            return sched.get_last_lr()
 
-        self.do(f"{name}(optimizer, {attrs})", fn, apis=(name,))
+        self.do(f"{name}(optimizer, {attrs})", lambda L, env: outcome(L, lambda: fn(L, env), warns=True),
+                apis=(name,))
+
+    @rule(form=st.sampled_from(sorted(LAMBDA_FORMS)), last_epoch=st.sampled_from([-1, 2]))
+    def add_lambda_scheduler(self, form: str, last_epoch: int) -> None:
+        def fn(L: Any, env: dict[str, Any]) -> Any:
+            lr_lambda = LAMBDA_FORMS[form](len(env["opt"].param_groups))
+            sched = L.optim.lr_scheduler.LambdaLR(env["opt"], lr_lambda, last_epoch=last_epoch)
+            env["sched"], env["sched_spec"] = sched, {"name": "LambdaLR", "attrs": {"lr_lambda": lr_lambda}}
+            return sched.get_last_lr()
+
+        self.do(f"LambdaLR(optimizer, {form}, last_epoch={last_epoch})",
+                lambda L, env: outcome(L, lambda: fn(L, env), warns=True), apis=("LambdaLR",))
 
     @precondition(lambda self: all(env.get("sched") is not None for env in self.envs.values()))
-    @rule()
-    def scheduler_step(self) -> None:
-        self.do("scheduler.step()", lambda L, env: env["sched"].step(), apis=("LRScheduler.step",))
+    @rule(how=st.sampled_from(["step()", "step()", "step()", "step(0)", "step(2)", "step(5)", "get_lr()",
+                               "step() after replacing optimizer.step", "state_dict round trip"]))
+    def scheduler_step(self, how: str) -> None:
+        def fn(L: Any, env: dict[str, Any]) -> Any:
+            sched = env["sched"]
+            if how == "get_lr()":
+                return sched.get_lr()
+            if how == "state_dict round trip":  # into a scheduler resumed from the same epoch
+                sd = sched.state_dict()
+                spec = env["sched_spec"]
+                fresh = env["B"].make_scheduler(env["opt"], {**spec, "attrs": {**spec["attrs"],
+                                                                               "last_epoch": sched.last_epoch}})
+                fresh.load_state_dict(sd)
+                env["sched"] = fresh
+                return fresh.get_last_lr()
+            if how.startswith("step() after"):  # torch warns once the wrapped step is gone
+                opt = env["opt"]
+                opt.step = types.MethodType(type(opt).step, opt)
+                return sched.step()
+            return sched.step() if how == "step()" else sched.step(int(how[5:-1]))
+
+        self.do(f"scheduler.{how}", lambda L, env: outcome(L, lambda: fn(L, env), warns=True),
+                apis=("LRScheduler.step",))
+
+    @precondition(lambda self: getattr(self, "hyper_steps", 0) < 2)
+    @rule(name=st.sampled_from(SCHEDULERS))
+    def scheduler_lifecycle(self, name: str) -> None:
+        """A fresh SGD and scheduler through every path of the scheduler API, in order: step() before
+        optimizer.step() (warning), get_lr() outside step() (warning), step(epoch) (closed form, deprecation
+        warning), a state_dict round trip into a resumed scheduler, and an overridden optimizer.step (warning)."""
+        attrs = {k: v["choice"][0] for k, v in catalog.get(name).attrs.items()}
+        spec = {"name": name, "attrs": attrs}
+
+        def fn(L: Any, env: dict[str, Any]) -> Any:
+            p = L.tensor(np.array([1.0, -1.0], dtype=np.float32), requires_grad=True)
+            opt = L.optim.SGD([p], lr=0.5)
+            out: dict[str, Any] = {}
+
+            def step(label: str, call: Callable[[], Any]) -> None:
+                out[label] = outcome(L, lambda: [call(), opt.param_groups[0]["lr"]], warns=True)
+
+            sched = env["B"].make_scheduler(opt, spec)
+            step("step() first", sched.step)
+            step("optimizer.step(); step()", lambda: [opt.step(), sched.step()])
+            step("get_lr()", sched.get_lr)
+            for epoch in (0, 2, 5):
+                step(f"step({epoch})", lambda epoch=epoch: sched.step(epoch))
+            resumed = env["B"].make_scheduler(opt, {**spec, "attrs": {**attrs, "last_epoch": sched.last_epoch}})
+            resumed.load_state_dict(sched.state_dict())
+            step("resumed: step()", resumed.step)
+            out["state_dict"] = observe(L, resumed.state_dict())
+            fresh = env["B"].make_scheduler(opt, {**spec, "attrs": {**attrs, "last_epoch": 3}})
+            step("resumed without its state: step()", fresh.step)
+            again = env["B"].make_scheduler(opt, spec)
+            opt.step = types.MethodType(type(opt).step, opt)  # after the scheduler wrapped it
+            step("overridden optimizer.step: step()", again.step)
+            return out
+
+        self.do(f"{name}: the scheduler API in order", fn, apis=(name, "LRScheduler.step"))
+
+    @rule(name=st.sampled_from(OPTIMIZERS), part=st.integers(0, 2))
+    def hyperparameters(self, name: str, part: int) -> None:
+        """A third of an optimiser's hyper-parameter cases (at most twice per program: they cost ~10 ms each)."""
+        self.hyper_steps = getattr(self, "hyper_steps", 0) + 1
+
+        def fn(L: Any, env: dict[str, Any]) -> Any:
+            out = {}
+            for label, kwargs in _hyper_cases(name)[part::3]:
+                def run(kwargs: dict[str, Any] = kwargs) -> Any:
+                    p = L.tensor(np.array([0.5, -1.0, 2.0], dtype=np.float32), requires_grad=True)
+                    return _step_twice(L, getattr(L.optim, name)([p], **kwargs), p)
+
+                out[label] = outcome(L, run, warns=True)
+            return out
+
+        self.do(f"{name}: hyper-parameters at and beyond their bounds, part {part}", fn, apis=(name,),
+                tol="training")
 
     @rule(max_norm=st.sampled_from([0.1, 1.0, 100.0]), norm_type=st.sampled_from([2.0, 1.0, math.inf]),
           foreach=st.sampled_from([None, False]))
@@ -1504,6 +1739,12 @@ class OptimMachine(TwinMachine):
     def optimizer_call(self, call: str) -> None:
         spec = self.spec
         self.do(call, lambda L, env: OPTIMIZER_CALLS[call](L, env, spec), apis=("Optimizer",))
+
+    @rule(call=st.sampled_from(sorted(OPTIMIZER_CHECKS)))
+    def optimizer_check(self, call: str) -> None:
+        spec = self.spec
+        self.do(call, lambda L, env: outcome(L, lambda: OPTIMIZER_CHECKS[call](L, env, spec), warns=True),
+                apis=("Optimizer",), tol="training")
 
     @rule(lr=st.sampled_from([0.5, -1.0]))
     def add_param_group(self, lr: float) -> None:
@@ -1529,6 +1770,105 @@ def _rows(L: Any, batch: Any) -> list[Any]:
     fields = batch if isinstance(batch, (list, tuple)) else [batch]
     arrays = [np.asarray(f.numpy()) if isinstance(f, L.Tensor) else np.asarray(f) for f in fields]
     return [tuple(np.atleast_1d(a[i]).tolist() for a in arrays) for i in range(len(arrays[0]))]
+
+
+Pair = namedtuple("Pair", ["a", "b"])
+
+#: samples of a map-style Dataset subclass, by kind (what default_collate and default_convert must handle)
+RECORD_KINDS: dict[str, Callable[[Any, int], Any]] = {
+    "dict": lambda L, i: {"x": L.tensor([float(i), i + 0.5]), "y": i, "name": f"s{i}",
+                          "arr": np.array([i, -i], dtype=np.int32)},
+    "tuple": lambda L, i: (np.array([i, 2 * i], dtype=np.float32), i / 2, bool(i % 2)),
+    "namedtuple": lambda L, i: Pair(i, L.tensor(float(i))),
+    "nested list": lambda L, i: [i, [i, i + 1], (np.float64(i), np.int64(-i))],
+    "ndarray": lambda L, i: np.arange(3.0) * i,
+    "str": lambda L, i: f"item{i}",
+    "ragged": lambda L, i: [0] * (i % 2 + 1),
+    "object": lambda L, i: object(),
+    "ordered dict": lambda L, i: OrderedDict([("b", i), ("a", float(i))]),
+}
+
+
+def typed(L: Any, v: Any) -> Any:
+    """``v`` observed with the type of every container and element (a tuple is not a list here)."""
+    if isinstance(v, L.Tensor):
+        return ["Tensor", observe(L, v, grads=False)]
+    if isinstance(v, dict):
+        return [type(v).__name__, [[str(k), typed(L, x)] for k, x in v.items()]]
+    if isinstance(v, (list, tuple)):
+        return [type(v).__name__, [typed(L, x) for x in v]]
+    if isinstance(v, np.ndarray):
+        return ["ndarray", v]
+    return [type(v).__name__, v if isinstance(v, (bool, int, float, str, np.generic)) else None]
+
+
+def _records(L: Any, kind: str, n: int) -> Any:
+    """A Dataset subclass (of the library's Dataset) with ``n`` samples of ``kind``."""
+    class Records(L.utils.data.Dataset):
+        def __len__(self) -> int:
+            return n
+
+        def __getitem__(self, i: int) -> Any:
+            if not 0 <= i < n:
+                raise IndexError(f"record {i} out of range")
+            return RECORD_KINDS[kind](L, i)
+
+    return Records()
+
+
+#: DataLoader argument forms over a records dataset (``sampler``/``batch_sampler`` as plain lists, misuse)
+LOADER_FORMS: dict[str, Callable[[int], dict[str, Any]]] = {
+    "batch_size=2": lambda n: {"batch_size": 2},
+    "batch_size=None": lambda n: {"batch_size": None},
+    "batch_size=3, drop_last": lambda n: {"batch_size": 3, "drop_last": True},
+    "sampler=reversed": lambda n: {"batch_size": 2, "sampler": list(range(n))[::-1]},
+    "batch_size=None, sampler": lambda n: {"batch_size": None, "sampler": [n - 1, 0] if n else []},
+    "batch_sampler": lambda n: {"batch_sampler": [[i, 0] for i in range(n)][::-1]},
+    "batch_sampler, batch_size=2": lambda n: {"batch_sampler": [[0]], "batch_size": 2},
+    "batch_sampler, shuffle": lambda n: {"batch_sampler": [[0]], "shuffle": True},
+    "sampler, shuffle": lambda n: {"sampler": [0], "shuffle": True},
+    "batch_size=None, drop_last": lambda n: {"batch_size": None, "drop_last": True},
+    "num_workers=-1": lambda n: {"num_workers": -1},
+    "timeout=-1": lambda n: {"timeout": -1},
+    "batch_size=0": lambda n: {"batch_size": 0},
+    "batch_size=True": lambda n: {"batch_size": True},
+    "shuffle, generator": lambda n: {"batch_size": n or 1, "shuffle": True, "collate_fn": lambda b: b},
+}
+
+
+def _load_all(L: Any, dataset: Any, form: str, n: int) -> Any:
+    kwargs = LOADER_FORMS[form](n)
+    if kwargs.get("shuffle") and "sampler" not in kwargs and "batch_sampler" not in kwargs:
+        kwargs["generator"] = L.Generator().manual_seed(0)
+    loader = L.utils.data.DataLoader(dataset, **kwargs)
+    batches = list(loader)
+    if form == "shuffle, generator":  # one uncollated batch of every sample: the order differs, the multiset not
+        return [len(loader), [sorted(repr(typed(L, x)) for x in b) for b in batches]]
+    return [len(loader), [typed(L, b) for b in batches]]
+
+
+#: dataset API misuse and corners, compared with torch's message
+DATA_CHECKS: dict[str, Callable[[Any], Any]] = {
+    "Dataset()[0]": lambda L: L.utils.data.Dataset()[0],
+    "TensorDataset(x[3], y[2])": lambda L: L.utils.data.TensorDataset(L.zeros(3), L.zeros(2)),
+    "ConcatDataset([])": lambda L: L.utils.data.ConcatDataset([]),
+    "Subset(d, [2, 0])[[0, 1]]": lambda L: L.utils.data.Subset(
+        L.utils.data.TensorDataset(L.arange(4.0)), [2, 0, 3])[[0, 1]],
+    "random_split(range(5), [0.9, 0.1])": lambda L: [list(s) for s in L.utils.data.random_split(
+        range(5), [0.9, 0.1], generator=L.Generator().manual_seed(0))][1],
+    "random_split(range(7), [0.3, 0.3, 0.4]) sizes": lambda L: [len(s) for s in L.utils.data.random_split(
+        range(7), [0.3, 0.3, 0.4])],
+    "random_split(range(5), [0.5, 0.6])": lambda L: L.utils.data.random_split(range(5), [0.5, 0.6]),
+    "random_split(range(5), [1.5, -0.5])": lambda L: L.utils.data.random_split(range(5), [1.5, -0.5]),
+    "random_split(range(4), [3, 3])": lambda L: L.utils.data.random_split(range(4), [3, 3]),
+    "default_collate([])": lambda L: L.utils.data.default_collate([]),
+    "default_collate([{'a': 1}, {'a': 2}])": lambda L: typed(L, L.utils.data.default_collate([{"a": 1}, {"a": 2}])),
+    "default_collate([(1, 2.5), (3, 4.5)])": lambda L: typed(L, L.utils.data.default_collate([(1, 2.5), (3, 4.5)])),
+    "default_collate([True, False])": lambda L: typed(L, L.utils.data.default_collate([True, False])),
+    "default_collate([np.float32(1), np.float32(2)])": lambda L: typed(
+        L, L.utils.data.default_collate([np.float32(1), np.float32(2)])),
+    "default_collate([b'a', b'b'])": lambda L: typed(L, L.utils.data.default_collate([b"a", b"b"])),
+}
 
 
 class DataMachine(TwinMachine):
@@ -1601,6 +1941,26 @@ class DataMachine(TwinMachine):
     def getitem(self, d: int, index: int) -> None:
         self.do(f"d{d}[{index}]", lambda L, env: env["d"][d][index], apis=("Dataset.__getitem__",))
 
+    @rule(n=st.integers(0, 4), form=st.sampled_from(sorted(LOADER_FORMS)))
+    def records(self, n: int, form: str) -> None:
+        """Dataset subclasses of samples of every kind through one DataLoader form: every batch with its types."""
+        self.do(f"DataLoader(Records(every kind, n={n}), {form})",
+                lambda L, env: {kind: outcome(L, lambda kind=kind: _load_all(L, _records(L, kind, n), form, n),
+                                              warns=True, show=lambda L_, v: v) for kind in sorted(RECORD_KINDS)},
+                apis=("DataLoader", "default_collate", "Dataset"))
+
+    @rule(group=st.sampled_from(chunks(DATA_CHECKS, 4)))
+    def data_check(self, group: tuple[str, ...]) -> None:
+        self.do(f"datasets: {', '.join(group)}", lambda L, env: run_group(L, DATA_CHECKS, group),
+                apis=("utils.data",))
+
+    @rule(d=datasets, indices=st.lists(st.integers(-2, 6), max_size=3))
+    def getitems(self, d: int, indices: list[int]) -> None:
+        """A Subset indexed by a list (the dataset gets the list of mapped indices)."""
+        self.do(f"Subset(d{d}, range)[{indices}]", lambda L, env: outcome(
+            L, lambda: L.utils.data.Subset(env["d"][d], list(range(len(env["d"][d]))))[indices], message=False),
+            apis=("Subset",))
+
     @rule(d=datasets, batch_size=st.sampled_from([None, 1, 2, 3, 0]), drop_last=st.booleans(),
           shuffle=st.booleans(), collate=st.sampled_from(["default", "list", "sum"]))
     def loader(self, d: int, batch_size: int | None, drop_last: bool, shuffle: bool, collate: str) -> None:
@@ -1633,6 +1993,299 @@ class DataMachine(TwinMachine):
 
 
 MACHINES.update({"module": ModuleMachine, "optim": OptimMachine, "data": DataMachine})
+
+
+# ---- creation functions, dtypes, devices, generators and checkpoints ------------------------------------------
+DTYPE_NAMES = ("bool", "int32", "int64", "float32", "float64")
+
+
+def _dtype(L: Any, name: str) -> Any:
+    return getattr(L, name)
+
+
+#: a dtype's attributes and the calls that take one
+DTYPE_QUERIES: dict[str, Callable[[Any, Any], Any]] = {
+    "is_floating_point": lambda L, d: d.is_floating_point, "is_signed": lambda L, d: d.is_signed,
+    "itemsize": lambda L, d: d.itemsize, "is_complex": lambda L, d: d.is_complex,
+    "str": lambda L, d: masked(L, str(d)), "repr": lambda L, d: masked(L, repr(d)),
+    "== float32": lambda L, d: d == L.float32, "hash stable": lambda L, d: hash(d) == hash(_dtype(L, str(d).split(".")[-1])),
+    "deepcopy is itself": lambda L, d: copy.deepcopy(d) is d, "zeros(2, dtype=d)": lambda L, d: L.zeros(2, dtype=d),
+    "tensor([1, 0, 2], dtype=d)": lambda L, d: L.tensor([1, 0, 2], dtype=d),
+    "arange(3, dtype=d)": lambda L, d: L.arange(3, dtype=d), "eye(2, dtype=d)": lambda L, d: L.eye(2, dtype=d),
+    "ones(2).to(d)": lambda L, d: L.ones(2).to(d), "set_default_dtype(d)": lambda L, d: _with_default(L, d),
+    "can_cast(d, each)": lambda L, d: [L.can_cast(d, _dtype(L, n)) for n in DTYPE_NAMES],
+    "can_cast(each, d)": lambda L, d: [L.can_cast(_dtype(L, n), d) for n in DTYPE_NAMES],
+    "rand(2, dtype=d)": lambda L, d: L.zeros_like(L.rand(2, dtype=d)),
+    "randn(2, dtype=d)": lambda L, d: L.zeros_like(L.randn(2, dtype=d)),
+    "randint(0, 3, (2,), dtype=d) bounds": lambda L, d: L.randint(0, 3, (2,), dtype=d).dtype,
+}
+
+
+def _with_default(L: Any, d: Any) -> Any:
+    """set_default_dtype(d), then what a float literal becomes; the default is restored afterwards."""
+    old = L.get_default_dtype()
+    try:
+        L.set_default_dtype(d)
+        return [L.get_default_dtype(), L.tensor([1.5]).dtype, L.arange(0.5, 2).dtype]
+    finally:
+        L.set_default_dtype(old)
+
+
+def _operand(L: Any, kind: str, name: str) -> Any:
+    """An operand of dtype ``name``: a 1-d tensor, a 0-d tensor or a Python scalar of its category."""
+    value = {"bool": True, "int32": 2, "int64": 3}.get(name, 2.5)
+    if kind == "scalar":
+        return value
+    return L.tensor([value, value] if kind == "tensor" else value, dtype=_dtype(L, name))
+
+
+def _promotion(L: Any, a: str, b: str) -> Any:
+    """promote_types both ways, and result_type and the dtype of ``x * y`` for every pair of operand kinds."""
+    da, db = _dtype(L, a), _dtype(L, b)
+    out: dict[str, Any] = {"promote_types(a, b)": L.promote_types(da, db), "promote_types(b, a)": L.promote_types(db, da)}
+    for ka in ("tensor", "0-d", "scalar"):
+        for kb in ("tensor", "0-d", "scalar"):
+            x, y = _operand(L, ka, a), _operand(L, kb, b)
+            out[f"result_type({ka} {a}, {kb} {b})"] = outcome(L, lambda x=x, y=y: L.result_type(x, y), message=False)
+            if ka != "scalar" or kb != "scalar":
+                out[f"({ka} {a} * {kb} {b}).dtype"] = outcome(L, lambda x=x, y=y: (x * y).dtype, message=False)
+    return out
+
+
+def _shares(L: Any, make: Callable[[Any, np.ndarray], Any]) -> Any:
+    """Whether a tensor made from an ndarray sees a later write to the array (and the dtype it got)."""
+    a = np.zeros(3, dtype=np.float64)
+    t = make(L, a)
+    a[0] = 5.0
+    return [t.dtype, t.tolist()]
+
+
+def _in_range(t: Any, high: int) -> Any:
+    """A random integer tensor's dtype, shape and whether every value is in [0, high)."""
+    values = np.asarray(t.numpy())
+    return [t.dtype, list(t.shape), bool(np.all((values >= 0) & (values < high)))]
+
+
+#: creation functions' argument variants and misuse (compared under the current default dtype)
+CREATE_CHECKS: dict[str, Callable[[Any], Any]] = {
+    "zeros(2, dtype=float)": lambda L: L.zeros(2, dtype=float), "ones(2, dtype=int)": lambda L: L.ones(2, dtype=int),
+    "full((2,), 1, dtype=bool)": lambda L: L.full((2,), 1, dtype=bool),
+    "zeros(2, dtype='float32')": lambda L: L.zeros(2, dtype="float32"),
+    "ones(2, dtype=np.float32)": lambda L: L.ones(2, dtype=np.float32),
+    "tensor([1.], dtype=np.float64)": lambda L: L.tensor([1.0], dtype=np.float64),
+    "arange(3, dtype='int64')": lambda L: L.arange(3, dtype="int64"),
+    "tensor([1, 2.5, True])": lambda L: L.tensor([1, 2.5, True]), "tensor([[1, 2], [3]])": lambda L: L.tensor([[1, 2], [3]]),
+    "tensor([[[1], [2, 3]]])": lambda L: L.tensor([[[1], [2, 3]]]), "tensor([[1], 2])": lambda L: L.tensor([[1], 2]),
+    "tensor([1, [2]])": lambda L: L.tensor([1, [2]]), "tensor(object())": lambda L: L.tensor(object()),
+    "tensor(None)": lambda L: L.tensor(None), "tensor('a')": lambda L: L.tensor("a"),
+    "tensor([None], dtype=float32)": lambda L: L.tensor([None], dtype=L.float32),
+    "tensor(object(), dtype=float64)": lambda L: L.tensor(object(), dtype=L.float64),
+    "result_type(ones(2), 'a')": lambda L: L.result_type(L.ones(2), "a"),
+    "tensor(tensor([1, 2]))": lambda L: L.tensor(L.tensor([1, 2])),
+    "tensor([tensor(1.), tensor(2.)])": lambda L: L.tensor([L.tensor(1.0), L.tensor(2.0)]),
+    "tensor([tensor(1.).double(), 2])": lambda L: L.tensor([L.tensor(1.0).double(), 2]),
+    "tensor([np.float32(1.5), 2])": lambda L: L.tensor([np.float32(1.5), 2]),
+    "tensor(np.float64(2.5))": lambda L: L.tensor(np.float64(2.5)), "tensor(np.int32(3))": lambda L: L.tensor(np.int32(3)),
+    "tensor([np.int32(1), 2])": lambda L: L.tensor([np.int32(1), 2]), "tensor([np.int32(1)])": lambda L: L.tensor([np.int32(1)]),
+    "tensor([np.float64(1.5), 2])": lambda L: L.tensor([np.float64(1.5), 2]), "tensor(np.bool_(True))": lambda L: L.tensor(np.bool_(True)),
+    "tensor([[]])": lambda L: L.tensor([[]]), "tensor(1.5, requires_grad=True)": lambda L: L.tensor(1.5, requires_grad=True),
+    "tensor([1, 2], requires_grad=True)": lambda L: L.tensor([1, 2], requires_grad=True),
+    "as_tensor(ndarray) shares": lambda L: _shares(L, lambda L_, a: L_.as_tensor(a)),
+    "as_tensor(ndarray, dtype=float32) copies": lambda L: _shares(L, lambda L_, a: L_.as_tensor(a, dtype=L_.float32)),
+    "as_tensor(ndarray, dtype=float64) shares": lambda L: _shares(L, lambda L_, a: L_.as_tensor(a, dtype=L_.float64)),
+    "from_numpy shares": lambda L: _shares(L, lambda L_, a: L_.from_numpy(a)),
+    "tensor(ndarray) copies": lambda L: _shares(L, lambda L_, a: L_.tensor(a)),
+    "as_tensor(t) is t": lambda L: (lambda t: L.as_tensor(t) is t)(L.ones(2)),
+    "as_tensor(t, dtype=int64)": lambda L: L.as_tensor(L.ones(2), dtype=L.int64),
+    "as_tensor([1, 2], dtype=float64)": lambda L: L.as_tensor([1, 2], dtype=L.float64),
+    "from_numpy([1])": lambda L: L.from_numpy([1]),
+    "full((2,), tensor(3))": lambda L: L.full((2,), L.tensor(3)), "full([2, 2], 2)": lambda L: L.full([2, 2], 2),
+    "full((2,), 1.5, dtype=int64)": lambda L: L.full((2,), 1.5, dtype=L.int64),
+    "full((2,), 2.5)": lambda L: L.full((2,), 2.5), "full((2,), False)": lambda L: L.full((2,), False),
+    "arange(5, 0)": lambda L: L.arange(5, 0), "arange(0, 5, -1)": lambda L: L.arange(0, 5, -1),
+    "arange(5, 0, -2)": lambda L: L.arange(5, 0, -2), "arange(0, 1, 0.3)": lambda L: L.arange(0, 1, 0.3),
+    "arange(0.5, 2)": lambda L: L.arange(0.5, 2), "arange(3, dtype=float32)": lambda L: L.arange(3, dtype=L.float32),
+    "arange(2, 2)": lambda L: L.arange(2, 2), "arange(np.int64(3))": lambda L: L.arange(np.int64(3)),
+    "linspace(0, 1, 1)": lambda L: L.linspace(0, 1, 1), "linspace(0, 1, 0)": lambda L: L.linspace(0, 1, 0),
+    "linspace(0, 1, -1)": lambda L: L.linspace(0, 1, -1),
+    "linspace(0, 10, 5, dtype=int64)": lambda L: L.linspace(0, 10, 5, dtype=L.int64),
+    "linspace(-1, 1, 3, requires_grad=True)": lambda L: L.linspace(-1, 1, 3, requires_grad=True),
+    "eye(0)": lambda L: L.eye(0), "eye(-1)": lambda L: L.eye(-1), "eye(2, -1)": lambda L: L.eye(2, -1),
+    "eye(2, dtype=bool)": lambda L: L.eye(2, dtype=L.bool), "eye(2, requires_grad=True)": lambda L: L.eye(2, requires_grad=True),
+    "zeros_like(int, dtype=float64)": lambda L: L.zeros_like(L.ones(2, dtype=L.int64), dtype=L.float64),
+    "ones_like(x, requires_grad=True)": lambda L: L.ones_like(L.zeros(2), requires_grad=True),
+    "full_like(int, 2.5)": lambda L: L.full_like(L.ones(2, dtype=L.int64), 2.5),
+    "empty_like(x, dtype=bool).dtype": lambda L: L.empty_like(L.zeros(2), dtype=L.bool).dtype,
+    "rand_like(x) shape": lambda L: L.zeros_like(L.rand_like(L.ones(2, 3))),
+    "randn_like(x, dtype=float64) shape": lambda L: L.zeros_like(L.randn_like(L.ones(2), dtype=L.float64)),
+    "rand_like(int)": lambda L: L.rand_like(L.ones(2, dtype=L.int64)),
+    "randn_like(int32)": lambda L: L.randn_like(L.ones(2, dtype=L.int32)),
+    "rand(2, dtype=int64)": lambda L: L.rand(2, dtype=L.int64), "randn(2, dtype=bool)": lambda L: L.randn(2, dtype=L.bool),
+    "randn(2, requires_grad=True) flags": lambda L: [L.randn(2, requires_grad=True).requires_grad],
+    "randint(3, (2,)) bounds": lambda L: _in_range(L.randint(3, (2,)), 3),
+    "randint(2, 5, (4,), dtype=float32).dtype": lambda L: L.randint(2, 5, (4,), dtype=L.float32).dtype,
+    "randint(5, size=(3,)) bounds": lambda L: _in_range(L.randint(5, size=(3,)), 5),
+    "randint(3, 3, (2,))": lambda L: L.randint(3, 3, (2,)),
+    "randint(-1, 1, (2,), dtype=bool)": lambda L: L.randint(-1, 1, (2,), dtype=L.bool),
+    "randint(0, 2**40, (2,), dtype=int32)": lambda L: L.randint(0, 2**40, (2,), dtype=L.int32),
+    "randperm(4, dtype=float32) sorted": lambda L: (lambda r: [r.dtype, sorted(r.tolist())])(L.randperm(4, dtype=L.float32)),
+    "x.new_tensor([1, 2])": lambda L: L.ones(2).new_tensor([1, 2]),
+    "x.new_tensor([1.5], requires_grad=True)": lambda L: L.ones(2).new_tensor([1.5], requires_grad=True),
+    "x.new_zeros(2, 3)": lambda L: L.ones(2, dtype=L.int64).new_zeros(2, 3),
+    "x.new_ones((2,), dtype=int64)": lambda L: L.ones(2).new_ones((2,), dtype=L.int64),
+    "x.new_full((2,), 3)": lambda L: L.ones(2).new_full((2,), 3),
+    "x.new_empty(2) dtype": lambda L: L.ones(2, dtype=L.float64).new_empty(2).dtype,
+    "zeros(2, device='cpu')": lambda L: L.zeros(2, device="cpu"),
+    "zeros(2, device='cpu:0')": lambda L: L.zeros(2, device="cpu:0"),
+    "ones(2, device=device('cpu', 1))": lambda L: L.ones(2, device=L.device("cpu", 1)),
+    "ones(2, device='cuda')": lambda L: L.ones(2, device="cuda"),
+    "zeros(2, device='bogus')": lambda L: L.zeros(2, device="bogus"),
+    "ones(2).to('cpu:1')": lambda L: L.ones(2).to("cpu:1"),
+    "zeros(2).to(device('cpu', 0))": lambda L: L.zeros(2).to(L.device("cpu", 0)),
+}
+
+#: creation checks compared by exception class only: torch's message lists the C++ overloads of the function
+CREATE_CLASS_ONLY = frozenset({"arange(3, dtype='int64')", "result_type(ones(2), 'a')"})
+
+_DEVICE_ARGS: dict[str, tuple[Any, ...]] = {
+    "'cpu'": ("cpu",), "'cpu', 0": ("cpu", 0), "'cpu:0'": ("cpu:0",), "'cuda:1'": ("cuda:1",), "'cuda'": ("cuda",),
+    "'meta'": ("meta",), "'nope'": ("nope",), "''": ("",), "'cpu:x'": ("cpu:x",), "'cpu:-1'": ("cpu:-1",),
+    "'cpu', -1": ("cpu", -1), "'cpu:1', 2": ("cpu:1", 2), "'cuda', 'x'": ("cuda", "x"), "'cpu:01'": ("cpu:01",),
+    "'CPU'": ("CPU",), "'cpu:0:0'": ("cpu:0:0",), "None": (None,),
+}
+
+
+def _device_facts(L: Any, d: Any) -> Any:
+    return [str(d), repr(d), d.type, d.index, d == L.device("cpu"), d == L.device(str(d)),
+            hash(d) == hash(L.device(str(d))), d == str(d)]
+
+
+#: devices, tensor.device and generators
+DEVICE_CHECKS: dict[str, Callable[[Any], Any]] = {
+    **{f"device({k})": (lambda args: lambda L: _device_facts(L, L.device(*args)))(v) for k, v in _DEVICE_ARGS.items()},
+    "device(device('cpu', 0))": lambda L: _device_facts(L, L.device(L.device("cpu", 0))),
+    "device(type='cpu', index=2)": lambda L: _device_facts(L, L.device(type="cpu", index=2)),
+    "ones(2).device": lambda L: _device_facts(L, L.ones(2).device),
+    "{device('cpu'): 1}[device('cpu')]": lambda L: {L.device("cpu"): 1}[L.device("cpu")],
+    "Generator().initial_seed()": lambda L: L.Generator().initial_seed(),
+    "Generator().manual_seed(5).initial_seed()": lambda L: L.Generator().manual_seed(5).initial_seed(),
+    "manual_seed(7); initial_seed()": lambda L: [L.manual_seed(7) is not None, L.initial_seed()],
+    "rand(2, generator=1)": lambda L: L.rand(2, generator=1),
+}
+
+
+def _round_trip(L: Any, obj: Any, via: str = "buffer", **load_kwargs: Any) -> Any:
+    """``obj`` saved and loaded back: through a seekable buffer, a stream that cannot seek, or a file path."""
+    if via == "path":
+        import tempfile
+        with tempfile.TemporaryDirectory() as tmp:
+            path = f"{tmp}/checkpoint.pt"
+            L.save(obj, path)
+            return L.load(path, **load_kwargs)
+    buf = io.BytesIO()
+    L.save(obj, buf)
+    buf.seek(0)
+    if via == "stream":
+        class Stream:  # read() only
+            def read(self, n: int = -1) -> bytes:
+                return buf.read(n)
+
+        return L.load(Stream(), **load_kwargs)
+    back = L.load(buf, **load_kwargs)
+    return back
+
+
+def _not_a_checkpoint(L: Any, layout: str | None) -> Any:
+    """A zip archive that is no checkpoint of either library: plain, or a NumPy archive whose ``__layout__``
+    entry names an unknown format or entry kind."""
+    buf = io.BytesIO()
+    if layout is None:
+        with zipfile.ZipFile(buf, "w") as z:
+            z.writestr("junk.txt", "not a checkpoint")
+    else:
+        np.savez(buf, __layout__=np.array(layout))
+    buf.seek(0)
+    return L.load(buf)
+
+
+_NESTED = {"model": {"w": [1.0, 2.0]}, "epoch": 3, "lr": 0.5, "names": ("a", "b"), "none": None, 7: "int key",
+           "flags": [True, False], "nan": float("nan"), "inf": [float("inf"), -math.inf]}
+
+#: checkpoints: what save/load keeps, where the bytes go, and files that are not checkpoints
+SAVE_CHECKS: dict[str, Callable[[Any], Any]] = {
+    "nested containers": lambda L: typed(L, _round_trip(L, {**_NESTED, "t": L.tensor([1.0, 2.0])})),
+    "OrderedDict": lambda L: typed(L, _round_trip(L, OrderedDict([("b", L.ones(2)), ("a", 1)]))),
+    "tensor requiring grad": lambda L: _round_trip(L, L.tensor([1.0, 2.0], requires_grad=True)),
+    "int64 and bool tensors": lambda L: _round_trip(L, [L.tensor([1, 2]), L.tensor([True, False])]),
+    "0-d and empty tensors": lambda L: _round_trip(L, [L.tensor(2.5), L.zeros(0, 3)]),
+    "through a file path": lambda L: typed(L, _round_trip(L, {"t": L.ones(2), "n": 1}, via="path")),
+    "through a stream without seek": lambda L: typed(L, _round_trip(L, [L.ones(2), 3], via="stream")),
+    "load(map_location='cpu')": lambda L: _round_trip(L, L.ones(2), map_location="cpu"),
+    "load(map_location=device('cpu'))": lambda L: _round_trip(L, L.ones(2), map_location=L.device("cpu")),
+    "load(weights_only=False)": lambda L: _round_trip(L, L.ones(2), weights_only=False),
+    "ndarray, weights_only=False": lambda L: typed(L, _round_trip(L, np.arange(3), weights_only=False)),
+    "ndarray, weights_only default": lambda L: _round_trip(L, np.arange(3)),
+    "from_numpy(np.array(['a']))": lambda L: L.from_numpy(np.array(["a"])),
+    "buffer position after load": lambda L: (lambda buf: [L.save([1, 2], buf), buf.seek(0), L.load(buf),
+                                                         buf.tell() == len(buf.getvalue())][-1])(io.BytesIO()),
+    "empty file": lambda L: L.load(io.BytesIO(b"")),
+    "a zip that is no checkpoint": lambda L: _not_a_checkpoint(L, None),
+    "an npz with an unknown layout": lambda L: _not_a_checkpoint(L, '{"format": "other", "root": 1}'),
+    "an npz with an unknown entry": lambda L: _not_a_checkpoint(L, '{"format": "minigrad-npz-1", "root": {"$": "x"}}'),
+}
+
+#: checks compared by exception class only: torch's message names its pickler or C++ reader
+SAVE_CLASS_ONLY = frozenset({"empty file", "ndarray, weights_only default", "from_numpy(np.array(['a']))", "a zip that is no checkpoint", "an npz with an unknown layout",
+                             "an npz with an unknown entry"})
+
+
+class FactoryMachine(TwinMachine):
+    """Creation functions and their keyword variants, dtypes (attributes, promotion, the default dtype, which
+    is the machine's state), devices, generators and checkpoints (containers, files, streams, bad files)."""
+
+    machine_name = "factory"
+
+    def teardown(self) -> None:
+        for env in self.envs.values():
+            env["L"].set_default_dtype(env["L"].float32)
+
+    def snapshot(self, L: Any, env: dict[str, Any]) -> dict[str, Any]:
+        return {"default dtype": observe(L, L.get_default_dtype())}
+
+    @rule(name=st.sampled_from(["float32", "float64", "float64", "int64", "bool"]), as_type=st.booleans())
+    def set_default_dtype(self, name: str, as_type: bool) -> None:
+        def fn(L: Any, env: dict[str, Any]) -> Any:
+            return outcome(L, lambda: L.set_default_dtype(float if as_type else _dtype(L, name)))
+
+        self.do(f"set_default_dtype({'float' if as_type else name})", fn, apis=("set_default_dtype",))
+
+    @rule(name=st.sampled_from(DTYPE_NAMES))
+    def dtype_query(self, name: str) -> None:
+        self.do(f"{name}: every dtype query", lambda L, env: {q: outcome(L, lambda q=q: DTYPE_QUERIES[q](
+            L, _dtype(L, name))) for q in sorted(DTYPE_QUERIES)}, apis=("dtype",))
+
+    @rule(a=st.sampled_from(DTYPE_NAMES), b=st.sampled_from(DTYPE_NAMES))
+    def promotion(self, a: str, b: str) -> None:
+        self.do(f"promotion of {a} and {b}", lambda L, env: _promotion(L, a, b), apis=("promote_types", "result_type"))
+
+    @rule(group=st.sampled_from(chunks(CREATE_CHECKS, 8)))
+    def create(self, group: tuple[str, ...]) -> None:
+        self.do(f"creation: {', '.join(group)}", lambda L, env: run_group(L, CREATE_CHECKS, group, CREATE_CLASS_ONLY),
+                apis=tuple(sorted({k.split("(")[0] for k in group})))
+
+    @rule(group=st.sampled_from(chunks(DEVICE_CHECKS, 6)))
+    def device(self, group: tuple[str, ...]) -> None:
+        # device(None) and rand(generator=1) fail alike, but torch lists its C++ overloads in the message
+        self.do(f"devices: {', '.join(group)}", lambda L, env: run_group(
+            L, DEVICE_CHECKS, group, frozenset({"device(None)", "rand(2, generator=1)"})), apis=("device", "Generator"))
+
+    @rule(group=st.sampled_from(chunks(SAVE_CHECKS, 4)))
+    def checkpoint(self, group: tuple[str, ...]) -> None:
+        self.do(f"save/load: {', '.join(group)}", lambda L, env: run_group(L, SAVE_CHECKS, group, SAVE_CLASS_ONLY),
+                apis=("save", "load"))
+
+
+MACHINES["factory"] = FactoryMachine
 
 
 # ---- the public API surface ----------------------------------------------------------------------------

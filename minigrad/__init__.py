@@ -11,6 +11,7 @@ from ._dtype import (
     bool_ as bool,  # noqa: A001 - torch.bool
 )
 from ._dtype import (
+    can_cast,
     dtype,
     float32,
     float64,
@@ -18,6 +19,7 @@ from ._dtype import (
     int32,
     int64,
     promote_types,
+    result_type,
     set_default_dtype,
 )
 from ._random import Generator, initial_seed, manual_seed

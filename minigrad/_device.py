@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from typing import Any
+
+#: the device types torch 2.13 knows, in the order its error message lists them
+_DEVICE_TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip", "ve", "fpga", "maia",
+                 "xla", "lazy", "vulkan", "mps", "meta", "hpu", "mtia", "privateuseone")
+#: "type" or "type:index" (no sign, no leading zero), as torch's device-string parser accepts
+_DEVICE_STRING = re.compile(r"(?P<type>[A-Za-z_]+)(?::(?P<index>0|[1-9][0-9]*))?")
+
+
+def _typename(v: Any) -> str:
+    return "NoneType" if v is None else type(v).__name__
 
 
 class device:  # noqa: N801 - torch's name
@@ -12,11 +23,28 @@ class device:  # noqa: N801 - torch's name
     ``device("cuda")`` on a machine without one); moving a tensor anywhere but the CPU is an error."""
 
     def __init__(self, type: Any = "cpu", index: int | None = None) -> None:  # noqa: A002
-        text = str(type)
-        if ":" in text:
-            text, idx = text.split(":", 1)
-            index = int(idx)
-        self.type = text
+        if isinstance(type, device):
+            type, index = type.type, type.index if index is None else index  # noqa: A001
+        if not isinstance(type, str):
+            raise TypeError(f"device(): argument 'type' (position 1) must be str, not {_typename(type)}")
+        if index is not None and (not isinstance(index, int) or isinstance(index, bool)):
+            raise TypeError(f"device(): argument 'index' (position 2) must be int, not {_typename(index)}")
+        if not type:
+            raise RuntimeError("Device string must not be empty")
+        match = _DEVICE_STRING.fullmatch(type)
+        if match is None:
+            raise RuntimeError(f"Invalid device string: '{type}'")
+        if match["type"] not in _DEVICE_TYPES:
+            raise RuntimeError(f"Expected one of {', '.join(_DEVICE_TYPES)} device type at start of device string: "
+                               f"{type}")
+        if match["index"] is not None:
+            if index is not None:
+                raise RuntimeError("type (string) must not include an index because index was passed explicitly: "
+                                   f"{type}")
+            index = int(match["index"])
+        if index is not None and index < 0:
+            raise RuntimeError("Device index must not be negative")
+        self.type = match["type"]
         self.index = index
 
     def __str__(self) -> str:
@@ -36,9 +64,11 @@ class device:  # noqa: N801 - torch's name
 def check_device(where: Any) -> None:
     """Only the CPU exists: naming CUDA fails as in a torch built without it (``AssertionError``), any other
     device as a RuntimeError naming it."""
-    if where is None or str(where) == "cpu":
+    if where is None:
         return
-    kind = where.type if isinstance(where, device) else str(where).split(":", 1)[0]
+    kind = (where if isinstance(where, device) else device(where)).type  # an invalid device string raises here
+    if kind == "cpu":  # any index: torch puts "cpu:1" tensors on the one CPU
+        return
     if kind == "cuda":
         raise AssertionError("minigrad not compiled with CUDA enabled")
     raise RuntimeError(f"minigrad only supports the CPU device, got {str(where)!r}")

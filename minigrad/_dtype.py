@@ -8,13 +8,17 @@ import numpy as np
 class dtype:  # noqa: N801 - torch's name
     """A tensor element type, mirroring ``torch.dtype``."""
 
-    __slots__ = ("name", "np", "is_floating_point", "is_signed", "_rank")
+    __slots__ = ("name", "np", "is_floating_point", "is_signed", "itemsize", "_rank")
+
+    #: minigrad has no complex dtypes (torch's attribute, always False here)
+    is_complex = False
 
     def __init__(self, name: str, np_dtype: type, is_floating_point: bool, rank: int) -> None:
         self.name = name
         self.np = np.dtype(np_dtype)
         self.is_floating_point = is_floating_point
         self.is_signed = name != "bool"
+        self.itemsize = self.np.itemsize  # bytes per element, as torch.dtype.itemsize
         self._rank = rank  # order used for promotion within the standard lattice
 
     def __repr__(self) -> str:
@@ -59,30 +63,26 @@ def from_numpy_dtype(np_dtype: np.dtype) -> dtype:
         ) from None
 
 
-def as_dtype(d: object) -> dtype:
-    """Accept a minigrad dtype, a NumPy dtype/type or a dtype name."""
+#: the Python types torch accepts as a ``dtype=`` argument, and the dtype each stands for
+_PYTHON_TYPES: dict[type, dtype] = {float: float64, int: int64, bool: bool_}
+
+
+def as_dtype(d: object, op: str = "to") -> dtype:
+    """A ``dtype=`` argument of ``op`` as a minigrad dtype: a dtype, or the Python types float/int/bool (as
+    torch, which rejects dtype names and NumPy types with a TypeError naming the op)."""
     if isinstance(d, dtype):
         return d
-    if isinstance(d, str):
-        for cand in ALL_DTYPES:
-            if cand.name == d or (d == "bool" and cand is bool_):
-                return cand
-        raise TypeError(f"unknown dtype name {d!r}")
-    if d is float:
-        return float64
-    if d is int:
-        return int64
-    if d is bool:
-        return bool_
-    return from_numpy_dtype(np.dtype(d))
+    if isinstance(d, type) and d in _PYTHON_TYPES:
+        return _PYTHON_TYPES[d]
+    raise TypeError(f"{op}(): argument 'dtype' must be minigrad.dtype, not {type(d).__name__}")
 
 
-def can_cast(src: dtype, dst: dtype) -> bool:
-    """torch's ``can_cast`` for in-place results: never to a lower category (float -> integer, integer ->
-    bool), any width within a category (float64 -> float32 is allowed)."""
-    if src.is_floating_point and not dst.is_floating_point:
+def can_cast(from_: dtype, to: dtype) -> bool:
+    """torch.can_cast (also the rule for in-place results): never to a lower category (float -> integer,
+    integer -> bool), any width within a category (float64 -> float32 is allowed)."""
+    if from_.is_floating_point and not to.is_floating_point:
         return False
-    return not (src is not bool_ and dst is bool_)
+    return not (from_ is not bool_ and to is bool_)
 
 
 def get_default_dtype() -> dtype:
@@ -93,19 +93,16 @@ def get_default_dtype() -> dtype:
 def set_default_dtype(d: dtype) -> None:
     """Set the default floating dtype; like torch, only float32 and float64 are allowed."""
     global _default_dtype
-    d = as_dtype(d)
+    if not isinstance(d, dtype):
+        raise TypeError("invalid dtype object: only floating-point types are supported as the default type")
     if d not in (float32, float64):
-        raise TypeError(f"only floating-point types are supported as the default type, got {d}")
+        raise TypeError("only floating-point types are supported as the default type")
     _default_dtype = d
 
 
 def promote_types(a: dtype, b: dtype) -> dtype:
     """torch.promote_types for the dtypes minigrad supports."""
     return a if a._rank >= b._rank else b
-
-
-def _category(d: dtype) -> int:
-    return 2 if d.is_floating_point else (0 if d is bool_ else 1)
 
 
 def _combine(higher: dtype | None, lower: dtype | None) -> dtype | None:

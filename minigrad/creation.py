@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,26 +16,62 @@ from .tensor import Tensor, _shape_arg
 
 
 def _infer_dtype(data: Any) -> DType:
-    """torch.tensor's inference: bool < int64 < default float over all the (nested) elements."""
+    """torch.tensor's inference: a tensor's, array's or NumPy scalar's own dtype; bool, int64 or the default
+    float for Python scalars; the promotion of all the elements of a (nested) sequence."""
     if isinstance(data, Tensor):
         return data.dtype
-    if isinstance(data, np.ndarray):
+    if isinstance(data, (np.ndarray, np.generic)):  # before float: np.float64 is a float subclass
         return _dtype.from_numpy_dtype(data.dtype)
-    if isinstance(data, (bool, np.bool_)):
+    if isinstance(data, bool):
         return _dtype.bool_
-    if isinstance(data, (int, np.integer)):
+    if isinstance(data, int):
         return _dtype.int64
-    if isinstance(data, (float, np.floating)):
-        return _dtype.get_default_dtype() if isinstance(data, float) else _dtype.from_numpy_dtype(np.asarray(data).dtype)
+    if isinstance(data, float):
+        return _dtype.get_default_dtype()
+    if isinstance(data, str):
+        raise TypeError("new(): invalid data type 'str'")
     if isinstance(data, (list, tuple)):
         best: DType | None = None
         for item in data:
             d = _infer_dtype(item)
-            if isinstance(item, (Tensor, np.ndarray)) and d.is_floating_point:
-                d = _dtype.get_default_dtype() if isinstance(item, Tensor) and item.ndim == 0 else d
             best = d if best is None else _dtype.promote_types(best, d)
         return best or _dtype.get_default_dtype()
-    raise TypeError(f"Could not infer dtype of {type(data).__name__}")
+    raise RuntimeError(f"Could not infer dtype of {type(data).__name__}")
+
+
+def _check_nested_lengths(data: Any, dim: int = 0) -> None:
+    """torch.tensor's check that nested sequences are rectangular (its ValueError, before NumPy sees them)."""
+    if not isinstance(data, (list, tuple)) or not data:
+        return
+    if not isinstance(data[0], (list, tuple)):
+        for item in data:
+            if isinstance(item, (list, tuple)):
+                raise TypeError(f"'{type(item).__name__}' object cannot be interpreted as an integer")
+        return
+    expected = len(data[0])
+    for item in data:
+        if not isinstance(item, (list, tuple)):
+            raise TypeError("not a sequence")
+        if len(item) != expected:
+            raise ValueError(f"expected sequence of length {expected} at dim {dim + 1} (got {len(item)})")
+    for item in data:
+        _check_nested_lengths(item, dim + 1)
+
+
+def _check_numbers(data: Any) -> None:
+    """With an explicit dtype torch reads every element as a number (NumPy would turn None into nan)."""
+    if isinstance(data, (list, tuple)):
+        for item in data:
+            _check_numbers(item)
+    elif not isinstance(data, (bool, int, float, np.generic, np.ndarray, Tensor)):
+        raise TypeError(f"must be real number, not {type(data).__name__}")
+
+
+#: torch's warning for ``tensor(a_tensor)``, word for word
+COPY_CONSTRUCT_WARNING = (
+    "To copy construct from a tensor, it is recommended to use sourceTensor.detach().clone() or "
+    "sourceTensor.detach().clone().requires_grad_(True), rather than torch.tensor(sourceTensor)."
+)
 
 
 def _to_array(data: Any) -> Any:
@@ -48,10 +85,13 @@ def _to_array(data: Any) -> Any:
 @on_cpu
 def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of ``data`` (nested lists, numbers, ndarrays, tensors)."""
-    d = _dtype.as_dtype(dtype) if dtype is not None else _infer_dtype(data)
+    if isinstance(data, Tensor):
+        warnings.warn(COPY_CONSTRUCT_WARNING, UserWarning, stacklevel=3)
+    _check_nested_lengths(data)
+    if dtype is not None:
+        _check_numbers(data)
+    d = _dtype.as_dtype(dtype, "tensor") if dtype is not None else _infer_dtype(data)
     arr = np.array(_to_array(data), dtype=d.np, copy=True)
-    if arr.dtype == object:
-        raise TypeError(f"tensor(): could not build a tensor from {type(data).__name__}")
     t = Tensor._make(arr)
     return _requiring_grad(t) if requires_grad else t
 
@@ -59,9 +99,9 @@ def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: b
 @on_cpu
 def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
     """Like ``tensor`` but shares memory with an ndarray/tensor of the same dtype."""
-    if isinstance(data, Tensor) and (dtype is None or _dtype.as_dtype(dtype) is data.dtype):
-        return data
-    if isinstance(data, np.ndarray) and (dtype is None or _dtype.as_dtype(dtype).np == data.dtype):
+    if isinstance(data, Tensor):  # shared unless a cast is asked for (torch: data.to(dtype))
+        return data if dtype is None else data.to(_dtype.as_dtype(dtype, "as_tensor"))
+    if isinstance(data, np.ndarray) and (dtype is None or _dtype.as_dtype(dtype, "as_tensor").np == data.dtype):
         return from_numpy(data)
     return tensor(data, dtype=dtype)
 
@@ -79,8 +119,8 @@ def _requiring_grad(t: Tensor) -> Tensor:
     return t
 
 
-def _factory(fill: Any, size: Sequence[Any], dtype: Any, requires_grad: bool) -> Tensor:
-    d = _dtype.as_dtype(dtype) if dtype is not None else _dtype.get_default_dtype()
+def _factory(fill: Any, size: Sequence[Any], dtype: Any, requires_grad: bool, op: str) -> Tensor:
+    d = _dtype.as_dtype(dtype, op) if dtype is not None else _dtype.get_default_dtype()
     shape = _shape_arg(size)
     negative = [s for s in shape if s < 0]
     if negative:
@@ -92,17 +132,17 @@ def _factory(fill: Any, size: Sequence[Any], dtype: Any, requires_grad: bool) ->
 
 @on_cpu
 def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    return _factory(0, size, dtype, requires_grad)
+    return _factory(0, size, dtype, requires_grad, "zeros")
 
 
 @on_cpu
 def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    return _factory(1, size, dtype, requires_grad)
+    return _factory(1, size, dtype, requires_grad, "ones")
 
 
 @on_cpu
 def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    return _factory(None, size, dtype, requires_grad)
+    return _factory(None, size, dtype, requires_grad, "empty")
 
 
 @on_cpu
@@ -110,7 +150,7 @@ def full(size: Sequence[int], fill_value: Any, *, dtype: Any = None, device: Any
     """A tensor filled with ``fill_value``; the dtype follows the value (bool/int64/default float)."""
     if dtype is None:
         dtype = _dtype.scalar_dtype(fill_value.item() if isinstance(fill_value, Tensor) else fill_value)
-    return _factory(fill_value, (tuple(size),), dtype, requires_grad)
+    return _factory(fill_value, (tuple(size),), dtype, requires_grad, "full")
 
 
 def _like(x: Tensor, dtype: Any) -> tuple[tuple[int, ...], Any]:
@@ -120,25 +160,25 @@ def _like(x: Tensor, dtype: Any) -> tuple[tuple[int, ...], Any]:
 @on_cpu
 def zeros_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     shape, d = _like(input, dtype)
-    return _factory(0, (shape,), d, requires_grad)
+    return _factory(0, (shape,), d, requires_grad, "zeros_like")
 
 
 @on_cpu
 def ones_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     shape, d = _like(input, dtype)
-    return _factory(1, (shape,), d, requires_grad)
+    return _factory(1, (shape,), d, requires_grad, "ones_like")
 
 
 @on_cpu
 def empty_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     shape, d = _like(input, dtype)
-    return _factory(None, (shape,), d, requires_grad)
+    return _factory(None, (shape,), d, requires_grad, "empty_like")
 
 
 @on_cpu
 def full_like(input: Tensor, fill_value: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     shape, d = _like(input, dtype)
-    return _factory(fill_value, (shape,), d, requires_grad)
+    return _factory(fill_value, (shape,), d, requires_grad, "full_like")
 
 
 @on_cpu
@@ -148,10 +188,14 @@ def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, dev
         start, end = 0, start
     if step == 0:
         raise RuntimeError("step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     if dtype is None:
         ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         dtype = _dtype.int64 if ints else _dtype.get_default_dtype()
-    d = _dtype.as_dtype(dtype)
+    d = _dtype.as_dtype(dtype, "arange")
+    if d is _dtype.bool_:
+        raise NotImplementedError('"arange_cpu" not implemented for \'Bool\'')
     n = max(int(np.ceil((end - start) / step)), 0)
     t = Tensor._make((start + step * np.arange(n, dtype=np.float64 if d.is_floating_point else np.int64)).astype(d.np))
     return _requiring_grad(t) if requires_grad else t
@@ -159,22 +203,31 @@ def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, dev
 
 @on_cpu
 def linspace(start: float, end: float, steps: int, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    d = _dtype.as_dtype(dtype) if dtype is not None else _dtype.get_default_dtype()
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    d = _dtype.as_dtype(dtype, "linspace") if dtype is not None else _dtype.get_default_dtype()
     t = Tensor._make(np.linspace(start, end, steps).astype(d.np))
     return _requiring_grad(t) if requires_grad else t
 
 
 @on_cpu
 def eye(n: int, m: int | None = None, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    d = _dtype.as_dtype(dtype) if dtype is not None else _dtype.get_default_dtype()
+    for name, size in (("n", n), ("m", m)):
+        if size is not None and size < 0:
+            raise RuntimeError(f"{name} must be greater or equal to 0, got {size}")
+    d = _dtype.as_dtype(dtype, "eye") if dtype is not None else _dtype.get_default_dtype()
     t = Tensor._make(np.eye(n, m, dtype=d.np))
     return _requiring_grad(t) if requires_grad else t
 
 
-def _random_tensor(arr: np.ndarray, dtype: Any, requires_grad: bool) -> Tensor:
-    d = _dtype.as_dtype(dtype) if dtype is not None else _dtype.get_default_dtype()
+#: the ATen kernel torch names when a random function meets a non-floating dtype
+_RANDOM_KERNELS = {"rand": "check_uniform_bounds", "randn": "normal_kernel_cpu"}
+
+
+def _random_tensor(arr: np.ndarray, dtype: Any, requires_grad: bool, op: str) -> Tensor:
+    d = _dtype.as_dtype(dtype, op) if dtype is not None else _dtype.get_default_dtype()
     if not d.is_floating_point:
-        raise RuntimeError(f"this random function is only defined for floating dtypes, got {d}")
+        raise NotImplementedError(f'"{_RANDOM_KERNELS[op]}" not implemented for \'{d.scalar_type}\'')
     t = Tensor._make(arr.astype(d.np))
     return _requiring_grad(t) if requires_grad else t
 
@@ -182,13 +235,13 @@ def _random_tensor(arr: np.ndarray, dtype: Any, requires_grad: bool) -> Tensor:
 @on_cpu
 def rand(*size: Any, generator: _random.Generator | None = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """Uniform [0, 1) samples from minigrad's generator (streams differ from torch's)."""
-    return _random_tensor(_random.rng(generator, "rand").random(_shape_arg(size)), dtype, requires_grad)
+    return _random_tensor(_random.rng(generator, "rand").random(_shape_arg(size)), dtype, requires_grad, "rand")
 
 
 @on_cpu
 def randn(*size: Any, generator: _random.Generator | None = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples."""
-    return _random_tensor(_random.rng(generator, "randn").standard_normal(_shape_arg(size)), dtype, requires_grad)
+    return _random_tensor(_random.rng(generator, "randn").standard_normal(_shape_arg(size)), dtype, requires_grad, "randn")
 
 
 @on_cpu
@@ -198,13 +251,21 @@ def randint(low: int, high: int | None = None, size: Sequence[int] = (), *, gene
         low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
-    d = _dtype.as_dtype(dtype) if dtype is not None else _dtype.int64
+    d = _dtype.as_dtype(dtype, "randint") if dtype is not None else _dtype.int64
+    if low >= high:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    if not d.is_floating_point:  # torch checks the range against the integer dtype
+        info = (0, 1) if d is _dtype.bool_ else (np.iinfo(d.np).min, np.iinfo(d.np).max)
+        if not info[0] <= low <= info[1]:
+            raise RuntimeError(f"from is out of bounds for {d.c_type}")
+        if not info[0] <= high - 1 <= info[1]:
+            raise RuntimeError(f"to - 1 is out of bounds for {d.c_type}")
     return Tensor._make(_random.rng(generator, "randint").integers(low, high, size=tuple(size)).astype(d.np))
 
 
 @on_cpu
 def randperm(n: int, *, generator: _random.Generator | None = None, dtype: Any = None, device: Any = None) -> Tensor:
-    d = _dtype.as_dtype(dtype) if dtype is not None else _dtype.int64
+    d = _dtype.as_dtype(dtype, "randperm") if dtype is not None else _dtype.int64
     return Tensor._make(_random.rng(generator, "randperm").permutation(n).astype(d.np))
 
 

@@ -9,9 +9,9 @@ Loading never executes code from the file (``np.load(..., allow_pickle=False)``)
 
 from __future__ import annotations
 
-import io
 import json
 import os
+import pickle
 from collections import OrderedDict
 from typing import IO, Any
 
@@ -51,7 +51,15 @@ def _encode(obj: Any, arrays: dict[str, np.ndarray]) -> Any:
     raise TypeError(f"minigrad.save cannot store objects of type {type(obj).__name__} (no pickle)")
 
 
-def _decode(obj: Any, arrays: Any) -> Any:
+#: what torch.load(weights_only=True) says about a NumPy array (torch's own message is longer: it explains
+#: how to allow-list the NumPy globals)
+WEIGHTS_ONLY_NDARRAY = (
+    "Weights only load failed: the checkpoint holds a NumPy array, which weights_only=True (the default, as in "
+    "torch) does not load. Load it with weights_only=False if you trust its source."
+)
+
+
+def _decode(obj: Any, arrays: Any, weights_only: bool) -> Any:
     if not isinstance(obj, dict):
         return obj
     kind = obj["$"]
@@ -61,17 +69,19 @@ def _decode(obj: Any, arrays: Any) -> Any:
             t.requires_grad_(True)
         return t
     if kind == "ndarray":
+        if weights_only:
+            raise pickle.UnpicklingError(WEIGHTS_ONLY_NDARRAY)
         return np.array(arrays[obj["key"]])
     if kind == "float":
         return float(obj["repr"])
     if kind in ("dict", "odict"):
-        pairs = [(k, _decode(v, arrays)) for k, v in obj["items"]]
+        pairs = [(k, _decode(v, arrays, weights_only)) for k, v in obj["items"]]
         return OrderedDict(pairs) if kind == "odict" else dict(pairs)
     if kind == "list":
-        return [_decode(v, arrays) for v in obj["items"]]
+        return [_decode(v, arrays, weights_only) for v in obj["items"]]
     if kind == "tuple":
-        return tuple(_decode(v, arrays) for v in obj["items"])
-    raise ValueError(f"minigrad.load: unknown entry kind {kind!r}")
+        return tuple(_decode(v, arrays, weights_only) for v in obj["items"])
+    raise RuntimeError(f"minigrad.load: not a valid checkpoint (unknown entry kind {kind!r})")
 
 
 def save(obj: Any, f: str | os.PathLike[str] | IO[bytes]) -> None:
@@ -87,13 +97,17 @@ def save(obj: Any, f: str | os.PathLike[str] | IO[bytes]) -> None:
 
 
 def load(f: str | os.PathLike[str] | IO[bytes], map_location: Any = None, weights_only: bool = True, **kwargs: Any) -> Any:
-    """Read what :func:`save` wrote; ``map_location``/``weights_only`` are accepted for torch compatibility."""
-    if not isinstance(f, (str, os.PathLike)) and hasattr(f, "read") and not hasattr(f, "seek"):
-        f = io.BytesIO(f.read())
+    """Read what :func:`save` wrote. ``weights_only=True`` (torch's default) refuses NumPy arrays, as torch's
+    restricted unpickler does; ``map_location`` is accepted for torch compatibility (everything is on the CPU)."""
+    if not isinstance(f, (str, os.PathLike)) and not hasattr(f, "seek"):  # torch's check, word for word
+        raise AttributeError(
+            f"'{type(f).__name__}' object has no attribute 'seek'. You can only minigrad.load from a file that is "
+            "seekable. Please pre-load the data into a buffer like io.BytesIO and try to load from it instead."
+        )
     with np.load(f, allow_pickle=False) as npz:
         if "__layout__" not in npz.files:
             raise RuntimeError("minigrad.load: not a minigrad checkpoint (no __layout__ entry)")
         layout = json.loads(str(npz["__layout__"]))
         if layout.get("format") != _FORMAT:
             raise RuntimeError(f"minigrad.load: unsupported checkpoint format {layout.get('format')!r}")
-        return _decode(layout["root"], npz)
+        return _decode(layout["root"], npz, weights_only)

@@ -31,6 +31,8 @@ def _normalize_index(index: Any) -> Any:
         return arr
     if isinstance(index, list):
         arr = np.asarray(index)
+        if arr.size == 0:  # x[[]] selects nothing (NumPy would make the empty list float64)
+            arr = arr.astype(np.int64)
         if arr.dtype.kind == "f":
             raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
         return arr

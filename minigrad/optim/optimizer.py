@@ -119,50 +119,50 @@ class Optimizer:
         groups = []
         for group in self.param_groups:
             packed = {k: v for k, v in group.items() if k != "params"}
-            for i, p in enumerate(group["params"], start):
-                mapping.setdefault(id(p), i)
+            # torch's packing: a parameter listed twice in one group gets its later index, across groups its first
+            mapping.update({id(p): i for i, p in enumerate(group["params"], start) if id(p) not in mapping})
             packed["params"] = [mapping[id(p)] for p in group["params"]]
             start += len(packed["params"])
             groups.append(packed)
-        state = {mapping[id(p)]: v for p, v in self.state.items() if id(p) in mapping}
+        # state under a key that is no parameter (kept by load_state_dict) is packed as it is, like torch
+        state = {(mapping[id(p)] if isinstance(p, Tensor) else p): v for p, v in self.state.items()
+                 if not isinstance(p, Tensor) or id(p) in mapping}
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore hyper-parameters and state; state tensors are copied and cast to their parameter's dtype."""
-        state_dict = copy.deepcopy(dict(state_dict))
+        """Restore hyper-parameters and state, as torch: a state tensor of a floating-point parameter is cast to
+        the parameter's dtype (``step`` excepted), others are kept; a tensor already of that dtype is taken as
+        is (not copied); state under an index no parameter has is kept as it is."""
+        state_dict = dict(state_dict)
         groups = self.param_groups
-        saved_groups = state_dict["param_groups"]
+        saved_groups = copy.deepcopy(state_dict["param_groups"])
         if len(groups) != len(saved_groups):
             raise ValueError("loaded state dict has a different number of parameter groups")
         if any(len(g["params"]) != len(s["params"]) for g, s in zip(groups, saved_groups)):
             raise ValueError("loaded state dict contains a parameter group that doesn't match the size of optimizer's group")
         id_map = {old: p for g, s in zip(groups, saved_groups) for old, p in zip(s["params"], g["params"])}
 
-        def cast(param: Tensor, value: Any, key: str | None) -> Any:
+        def cast(param: Tensor, value: Any, key: Any = None) -> Any:
             if isinstance(value, Tensor):
-                if key == "step":
-                    return Tensor._make(np.array(value._data))
-                if value.dtype.is_floating_point:
-                    return Tensor._make(np.array(value._data, dtype=param.dtype.np))
-                return Tensor._make(np.array(value._data))
+                if key == "step" or not param.dtype.is_floating_point:
+                    return value
+                return value.to(dtype=param.dtype)
             if isinstance(value, dict):
                 return {k: cast(param, v, k) for k, v in value.items()}
+            if isinstance(value, (list, tuple)):
+                return type(value)(cast(param, v) for v in value)
             return value
 
-        state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
+        state: defaultdict[Any, dict[str, Any]] = defaultdict(dict)
         for k, v in state_dict["state"].items():
-            k = int(k)
             if k in id_map:
-                state[id_map[k]] = cast(id_map[k], v, None)
-        new_groups = []
+                state[id_map[k]] = cast(id_map[k], v)
+            else:
+                state[k] = v
         for g, s in zip(groups, saved_groups):
-            s = dict(s)
             s["params"] = g["params"]
-            if "betas" in s and isinstance(s["betas"], list):
-                s["betas"] = tuple(s["betas"])
-            new_groups.append(s)
         self.state = state
-        self.param_groups = new_groups
+        self.param_groups = saved_groups
 
     def __repr__(self) -> str:
         out = self.__class__.__name__ + " ("

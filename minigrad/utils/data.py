@@ -7,8 +7,10 @@ passed to the DataLoader / random_split, so runs are reproducible; the orders di
 from __future__ import annotations
 
 import collections.abc
+import copy
 import math
 import numbers
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Generic, TypeVar
 
@@ -96,11 +98,18 @@ def random_split(
     n = len(dataset)  # type: ignore[arg-type]
     lengths = list(lengths)
     if math.isclose(sum(lengths), 1) and sum(lengths) <= 1:
+        for i, frac in enumerate(lengths):
+            if frac < 0 or frac > 1:
+                raise ValueError(f"Fraction at index {i} is not between 0 and 1")
         counts = [int(math.floor(n * frac)) for frac in lengths]
         remainder = n - sum(counts)
         for i in range(remainder):
             counts[i % len(counts)] += 1
         lengths = counts
+        for i, length in enumerate(lengths):
+            if length == 0:
+                warnings.warn(f"Length of split at index {i} is 0. This might result in an empty dataset.",
+                              stacklevel=2)
     if sum(lengths) != n:
         raise ValueError("Sum of input lengths does not equal the length of the input dataset!")
     perm = _random.rng(generator).permutation(n).tolist()
@@ -109,6 +118,18 @@ def random_split(
         out.append(Subset(dataset, perm[offset : offset + int(length)]))
         offset += int(length)
     return out
+
+
+def _like_mapping(elem: Any, values: dict[Any, Any]) -> Any:
+    """``values`` in a mapping of ``elem``'s type where that type allows it (torch keeps an OrderedDict one)."""
+    try:
+        if isinstance(elem, collections.abc.MutableMapping):
+            clone = copy.copy(elem)
+            clone.update(values)
+            return clone
+        return type(elem)(values)
+    except TypeError:
+        return values
 
 
 def default_collate(batch: Sequence[Any]) -> Any:
@@ -133,7 +154,7 @@ def default_collate(batch: Sequence[Any]) -> Any:
     if isinstance(elem, (str, bytes)):
         return list(batch)
     if isinstance(elem, collections.abc.Mapping):
-        return {key: default_collate([d[key] for d in batch]) for key in elem}
+        return _like_mapping(elem, {key: default_collate([d[key] for d in batch]) for key in elem})
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # namedtuple
         return type(elem)(*(default_collate(list(samples)) for samples in zip(*batch)))
     if isinstance(elem, collections.abc.Sequence):
@@ -149,12 +170,18 @@ def default_collate(batch: Sequence[Any]) -> Any:
 
 
 def default_convert(data: Any) -> Any:
-    """What the loader yields per sample when batching is off: ndarrays become Tensors."""
-    if isinstance(data, np.ndarray):
-        return Tensor._make(data)
-    if isinstance(data, tuple):
-        return tuple(default_convert(d) for d in data)
-    if isinstance(data, list):
+    """What the loader yields per sample when batching is off, as torch's ``default_convert``: NumPy arrays and
+    scalars become Tensors, inside mappings and sequences too; a plain tuple becomes a list (torch keeps that
+    for backwards compatibility), a namedtuple stays one."""
+    if isinstance(data, Tensor):
+        return data
+    if isinstance(data, (np.ndarray, np.generic)) and data.dtype.kind not in "OSUV":
+        return Tensor._make(np.array(data)) if isinstance(data, np.generic) else Tensor._make(data)
+    if isinstance(data, collections.abc.Mapping):
+        return _like_mapping(data, {key: default_convert(data[key]) for key in data})
+    if isinstance(data, tuple) and hasattr(data, "_fields"):  # namedtuple
+        return type(data)(*(default_convert(d) for d in data))
+    if isinstance(data, (tuple, list)):
         return [default_convert(d) for d in data]
     return data
 
@@ -163,7 +190,8 @@ class DataLoader(Generic[T_co]):
     """Iterate over a dataset in (optionally shuffled) batches, collated by ``collate_fn``.
 
     ``shuffle`` draws a new permutation per epoch from ``generator`` (a ``minigrad.Generator``) or
-    from minigrad's global generator. ``num_workers`` must be 0 (single process).
+    from minigrad's global generator. Samples are always loaded in the calling process: ``num_workers > 0``
+    yields the same batches in the same order as torch's worker processes would, only without them.
     """
 
     def __init__(
@@ -172,8 +200,10 @@ class DataLoader(Generic[T_co]):
         pin_memory: bool = False, drop_last: bool = False, timeout: float = 0, worker_init_fn: Any = None,
         *, generator: Generator | None = None, **kwargs: Any,
     ) -> None:
-        if num_workers != 0:
-            raise ValueError("minigrad's DataLoader is single-process: num_workers must be 0")
+        if num_workers < 0:
+            raise ValueError("num_workers option should be non-negative; use num_workers=0 to disable multiprocessing.")
+        if timeout < 0:
+            raise ValueError("timeout option should be non-negative")
         if batch_size is not None and (not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0):
             raise ValueError(f"batch_size should be a positive integer value, but got batch_size={batch_size}")
         if sampler is not None and shuffle:

@@ -78,7 +78,7 @@ def test_custom_dataset_and_collate_fn() -> None:
     xs, ys = next(iter(DataLoader(Squares(), batch_size=5)))
     assert xs.tolist() == [0.0, 1.0, 4.0, 9.0, 16.0] and ys.tolist() == [0, 1, 2, 3, 4]
     unbatched = list(DataLoader(Squares(), batch_size=None))
-    assert unbatched[2] == (4.0, 2)
+    assert unbatched[2] == [4.0, 2]  # torch: [4.0, 2] (default_convert turns a tuple into a list)
 
 
 def test_random_split() -> None:
@@ -95,5 +95,10 @@ def test_random_split() -> None:
 def test_loader_argument_errors() -> None:
     with pytest.raises(ValueError, match="batch_size should be a positive integer value"):
         DataLoader(make_ds(), batch_size=0)
-    with pytest.raises(ValueError, match="num_workers must be 0"):
-        DataLoader(make_ds(), num_workers=2)
+    # torch: num_workers < 0 is an error; num_workers > 0 loads the same batches (minigrad: in-process)
+    with pytest.raises(ValueError, match=r"num_workers option should be non-negative; use num_workers=0 to disable"):
+        DataLoader(make_ds(), num_workers=-1)
+    with pytest.raises(ValueError, match="timeout option should be non-negative"):
+        DataLoader(make_ds(), timeout=-1)
+    assert [b[1].tolist() for b in DataLoader(make_ds(), batch_size=4, num_workers=2)] == \
+        [b[1].tolist() for b in DataLoader(make_ds(), batch_size=4)]

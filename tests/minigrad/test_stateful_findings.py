@@ -232,3 +232,150 @@ def test_data_has_a_version_counter_of_its_own() -> None:
     assert (x._version_number, d._version_number) == (1, 0)  # torch: 1 0
     d.add_(1)
     assert (x._version_number, d._version_number, x.item()) == (1, 1, 0.0)  # torch: 1 1 0.0
+
+
+# ---- found by the factory, optim and data machines (conformance/stateful.py) ------------------------------
+def _raises(exc: type[BaseException], match: str, fn) -> None:  # noqa: ANN001
+    with pytest.raises(exc, match=match):
+        fn()
+
+
+def test_dtype_arguments_are_dtypes_or_python_types() -> None:
+    assert minigrad.zeros(2, dtype=float).dtype is minigrad.float64  # torch: float64
+    assert minigrad.ones(2, dtype=int).dtype is minigrad.int64
+    # torch: TypeError: zeros(): argument 'dtype' must be torch.dtype, not str
+    _raises(TypeError, r"zeros\(\): argument 'dtype' must be minigrad.dtype, not str", lambda: minigrad.zeros(2, dtype="float32"))
+    _raises(TypeError, r"tensor\(\): argument 'dtype' must be minigrad.dtype, not type",
+            lambda: minigrad.tensor([1.0], dtype=np.float64))
+    assert (minigrad.float64.itemsize, minigrad.bool.itemsize, minigrad.int32.is_complex) == (8, 1, False)
+    _raises(TypeError, "^invalid dtype object: only floating-point types are supported as the default type$",
+            lambda: minigrad.set_default_dtype(float))
+    _raises(TypeError, "^only floating-point types are supported as the default type$",
+            lambda: minigrad.set_default_dtype(minigrad.int64))
+    assert minigrad.result_type(minigrad.ones(2, dtype=minigrad.int32), 2.5) is minigrad.float32  # torch: float32
+    assert minigrad.can_cast(minigrad.float64, minigrad.float32) and not minigrad.can_cast(minigrad.int64, minigrad.bool)
+
+
+def test_devices_are_validated_and_any_cpu_index_is_the_cpu() -> None:
+    assert minigrad.zeros(2, device="cpu:0").device == minigrad.device("cpu")  # torch: device(type='cpu')
+    assert repr(minigrad.device("cpu", 0)) == "device(type='cpu', index=0)"
+    _raises(RuntimeError, "^Device index must not be negative$", lambda: minigrad.device("cpu", -1))
+    _raises(RuntimeError, "^Invalid device string: 'cpu:01'$", lambda: minigrad.device("cpu:01"))
+    _raises(RuntimeError, "^Device string must not be empty$", lambda: minigrad.device(""))
+    _raises(RuntimeError, "device type at start of device string: CPU$", lambda: minigrad.device("CPU"))
+    _raises(RuntimeError, "^type \\(string\\) must not include an index because index was passed explicitly: cpu:1$",
+            lambda: minigrad.device("cpu:1", 2))
+    _raises(TypeError, r"^device\(\): argument 'index' \(position 2\) must be int, not str$",
+            lambda: minigrad.device("cuda", "x"))
+
+
+def test_tensor_infers_numpy_scalars_and_0d_tensors_by_their_dtype() -> None:
+    assert minigrad.tensor(np.float64(2.5)).dtype is minigrad.float64  # torch: float64 (np.float64 is a float)
+    assert minigrad.tensor([np.int32(1)]).dtype is minigrad.int32  # torch: int32
+    assert minigrad.tensor([np.int32(1), 2]).dtype is minigrad.int64  # torch: int64
+    assert minigrad.tensor([minigrad.tensor(1.0).double(), 2]).dtype is minigrad.float64  # torch: float64
+    with pytest.warns(UserWarning, match=r"To copy construct from a tensor, it is recommended to use "
+                      r"sourceTensor.detach\(\).clone\(\)"):
+        minigrad.tensor(minigrad.tensor([1, 2]))
+    _raises(ValueError, r"^expected sequence of length 1 at dim 2 \(got 2\)$", lambda: minigrad.tensor([[[1], [2, 3]]]))
+    _raises(TypeError, "^not a sequence$", lambda: minigrad.tensor([[1], 2]))
+    _raises(TypeError, "^'list' object cannot be interpreted as an integer$", lambda: minigrad.tensor([1, [2]]))
+    _raises(TypeError, "^new\\(\\): invalid data type 'str'$", lambda: minigrad.tensor("a"))
+    _raises(RuntimeError, "^Could not infer dtype of object$", lambda: minigrad.tensor(object()))
+    assert minigrad.as_tensor(minigrad.ones(2), dtype=minigrad.int64).dtype is minigrad.int64  # no warning in torch
+
+
+def test_creation_range_checks() -> None:
+    _raises(RuntimeError, "^upper bound and lower bound inconsistent with step sign$", lambda: minigrad.arange(5, 0))
+    _raises(NotImplementedError, "^\"arange_cpu\" not implemented for 'Bool'$", lambda: minigrad.arange(3, dtype=minigrad.bool))
+    _raises(RuntimeError, "^number of steps must be non-negative$", lambda: minigrad.linspace(0, 1, -1))
+    _raises(RuntimeError, "^m must be greater or equal to 0, got -1$", lambda: minigrad.eye(2, -1))
+    _raises(NotImplementedError, "^\"check_uniform_bounds\" not implemented for 'Long'$",
+            lambda: minigrad.rand(2, dtype=minigrad.int64))
+    _raises(NotImplementedError, "^\"normal_kernel_cpu\" not implemented for 'Int'$",
+            lambda: minigrad.randn_like(minigrad.ones(2, dtype=minigrad.int32)))
+    _raises(RuntimeError, "^random_ expects 'from' to be less than 'to', but got from=3 >= to=3$",
+            lambda: minigrad.randint(3, 3, (2,)))
+    _raises(RuntimeError, "^to - 1 is out of bounds for bool$", lambda: minigrad.randint(0, 3, (2,), dtype=minigrad.bool))
+    _raises(RuntimeError, "^from is out of bounds for int$", lambda: minigrad.randint(-2**40, 0, (2,), dtype=minigrad.int32))
+    assert minigrad.zeros(0, 1)[[]].shape == (0, 1)  # torch: an empty selection
+
+
+def test_scheduler_warnings_and_state_dict_are_torchs() -> None:
+    import warnings
+
+    p = minigrad.tensor([1.0], requires_grad=True)
+    opt = minigrad.optim.SGD([p], lr=0.1)
+    sched = minigrad.optim.lr_scheduler.StepLR(opt, 2)
+    # torch's state_dict keys
+    assert sorted(sched.state_dict()) == ['_get_lr_called_within_step', '_is_initial', '_last_lr', '_step_count',
+                                          'base_lrs', 'gamma', 'last_epoch', 'step_size']
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sched.step()
+        sched.get_lr()
+        sched.step(3)
+    texts = [str(w.message) for w in caught]
+    assert texts[0].endswith("See more details at https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate")
+    assert texts[1] == "To get the last learning rate computed by the scheduler, please use `get_last_lr()`."
+    assert texts[2].startswith("The epoch parameter in `scheduler.step()` was not necessary")
+    opt2 = minigrad.optim.SGD([p], lr=0.1)
+    sched2 = minigrad.optim.lr_scheduler.ExponentialLR(opt2, 0.5)
+    opt2.step = type(opt2).step.__get__(opt2)
+    with pytest.warns(UserWarning, match=r"Seems like `optimizer.step\(\)` has been overridden"):
+        sched2.step()
+
+
+def test_optimizer_load_state_dict_casts_and_keeps_as_torch() -> None:
+    p = minigrad.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    opt = minigrad.optim.Adam([p], lr=0.1)
+    p.grad = minigrad.ones(3)
+    opt.step()
+    sd = opt.state_dict()
+    sd["state"][0]["mask"] = minigrad.tensor([1, 0, 1])
+    sd["state"][99] = {"step": minigrad.tensor(1.0)}
+    sd["param_groups"][0]["betas"] = [0.9, 0.999]
+    opt.load_state_dict(sd)
+    assert opt.state[p]["mask"].dtype is minigrad.float32  # torch: cast to the (floating) parameter's dtype
+    assert opt.state_dict()["state"][99]["step"].item() == 1.0  # torch keeps state under other keys
+    assert opt.param_groups[0]["betas"] == [0.9, 0.999]  # torch does not turn the list back into a tuple
+    assert opt.state[p]["exp_avg"] is sd["state"][0]["exp_avg"]  # torch takes a same-dtype tensor as is
+    q = minigrad.tensor([1.0], requires_grad=True)
+    with pytest.warns(UserWarning, match="duplicate parameters"):
+        dup = minigrad.optim.SGD([q, q], lr=0.1)
+    assert dup.state_dict()["param_groups"][0]["params"] == [1, 1]  # torch: [1, 1]
+
+
+def test_checkpoint_loading_as_torch() -> None:
+    buf = io.BytesIO()
+    minigrad.save(np.arange(3), buf)
+    buf.seek(0)
+    import pickle
+
+    with pytest.raises(pickle.UnpicklingError, match="Weights only load failed"):  # torch's default refuses it
+        minigrad.load(buf)
+    buf.seek(0)
+    assert minigrad.load(buf, weights_only=False).tolist() == [0, 1, 2]
+
+    class Stream:
+        def read(self, n: int = -1) -> bytes:
+            return b""
+
+    _raises(AttributeError, "^'Stream' object has no attribute 'seek'. You can only minigrad.load from a file that "
+            "is seekable", lambda: minigrad.load(Stream()))
+
+
+def test_data_utilities_as_torch() -> None:
+    from collections import OrderedDict
+
+    from minigrad.utils.data import default_collate, default_convert, random_split
+
+    with pytest.warns(UserWarning, match="^Length of split at index 1 is 0. This might result in an empty dataset.$"):
+        random_split(range(5), [0.9, 0.1])
+    _raises(ValueError, "^Fraction at index 0 is not between 0 and 1$", lambda: random_split(range(5), [1.5, -0.5]))
+    assert isinstance(default_collate([OrderedDict(a=1), OrderedDict(a=2)]), OrderedDict)  # torch keeps the type
+    converted = default_convert((np.float64(1.5), {"x": np.array([1, 2])}))
+    assert isinstance(converted, list)  # torch: a tuple becomes a list
+    assert converted[0].dtype is minigrad.float64 and converted[1]["x"].tolist() == [1, 2]
+    loader = DataLoader(TensorDataset(minigrad.arange(4.0)), batch_size=2, num_workers=2)
+    assert [b[0].tolist() for b in loader] == [[0.0, 1.0], [2.0, 3.0]]  # torch: the same batches
