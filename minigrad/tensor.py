@@ -162,7 +162,7 @@ class Tensor:
     @data.setter
     def data(self, value: Tensor) -> None:
         if not isinstance(value, Tensor):
-            raise TypeError(f"data must be a Tensor, not {type(value).__name__}")
+            raise TypeError(f"Variable data has to be a tensor, but got {type(value).__name__}")
         self._data = value._data
 
     @property
@@ -179,6 +179,8 @@ class Tensor:
     def size(self, dim: int | None = None) -> Any:
         if dim is None:
             return self.shape
+        if self.ndim == 0:
+            raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
         return self._data.shape[_wrap_dim(dim, self.ndim, "size")]
 
     def numel(self) -> int:
@@ -213,8 +215,9 @@ class Tensor:
 
     # ---- conversion ------------------------------------------------------------------------
     def numpy(self, *, force: bool = False) -> np.ndarray:
-        """The underlying array (shared memory, like torch)."""
-        if self.requires_grad and not force:
+        """The underlying array (shared memory, like torch); refused for a tensor that requires grad while grad
+        mode is on (torch allows it under no_grad), unless ``force``."""
+        if self.requires_grad and is_grad_enabled() and not force:
             raise RuntimeError(
                 "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."
             )
@@ -339,18 +342,23 @@ class Tensor:
         """Accumulate d(self)/d(leaf) . gradient into every leaf's ``.grad``."""
         from .autograd import backward
 
-        backward([self], None if gradient is None else [gradient], retain_graph, create_graph, inputs)
+        backward([self], gradient, retain_graph, create_graph, inputs)  # a non-Tensor gradient fails as in torch
 
     # ---- in place ---------------------------------------------------------------------------
     def _check_inplace(self, op: str) -> None:
-        if not (is_grad_enabled() and self.requires_grad):
-            return
-        if self.grad_fn is None:
-            raise RuntimeError(f"{op}: a leaf Variable that requires grad is being used in an in-place operation.")
-        base = self._base
-        if base is not None and base.grad_fn is None and base.requires_grad:
-            raise RuntimeError(
-                f"{op}: a view of a leaf Variable that requires grad is being used in an in-place operation."
+        if is_grad_enabled() and self.requires_grad:
+            if self.grad_fn is None:
+                raise RuntimeError(f"{op}: a leaf Variable that requires grad is being used in an in-place operation.")
+            base = self._base
+            if base is not None and base.grad_fn is None and base.requires_grad:
+                raise RuntimeError(
+                    f"{op}: a view of a leaf Variable that requires grad is being used in an in-place operation."
+                )
+        data = self._data
+        if not data.flags.writeable and any(st == 0 and n > 1 for st, n in zip(data.strides, data.shape)):
+            raise RuntimeError(  # an expanded tensor: several elements share one memory location
+                f"{op}: unsupported operation: more than one element of the written-to tensor refers to a single "
+                "memory location. Please clone() the tensor before performing the operation."
             )
 
     def _assign(self, result: Tensor, op: str) -> Tensor:
@@ -372,9 +380,8 @@ class Tensor:
                 f"{op}: minigrad does not support differentiable in-place operations on a view of a "
                 "tensor that requires grad; use an out-of-place op instead"
             )
-        if self._data.ndim == 0 or not self._data.flags.writeable:
-            if not self._data.flags.writeable:
-                self._data = self._data.copy()
+        if not self._data.flags.writeable:  # e.g. from_numpy of a read-only array: write to a copy
+            self._data = self._data.copy()
         if tracking and result.grad_fn is not None and result.grad_fn.ctx is not None:
             # the op may have saved self's old values: keep a copy for it (torch saves "original self")
             ctx = result.grad_fn.ctx
