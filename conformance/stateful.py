@@ -44,7 +44,7 @@ from hypothesis.stateful import (
 
 from . import catalog
 from .compare import compare_arrays, make_record
-from .errors import compare_exceptions
+from .errors import compare_exceptions, normalise
 from .strategies.nets import OPTIMIZERS, SCHEDULERS, optimizer_attrs
 from .strategies.ops import draw_attr
 
@@ -541,6 +541,9 @@ def _with_operands(L: Any, how: str, result: Any, *operands: Any) -> Any:
     return result if how == "tracked" else [result, *operands]
 
 
+#: the rules that run a table of calls run one part of it per step (each part is drawn often enough)
+PARTS = 4
+
 #: the custom Functions' names (building the table touches no library)
 FUNCTION_KINDS = tuple(sorted(_custom_functions(None, [])))
 #: what runs after a custom Function's forward, in the same action (so backward-time errors are compared)
@@ -626,13 +629,14 @@ def _anomaly_mode(L: Any, mode: str) -> Any:
     return eval(f"L.autograd.{mode}", {"L": L})  # noqa: S307 - the names above
 
 
-#: backwards to run under anomaly detection, on a tracked tensor ``x``: NaN-producing, failing, clean
+#: backwards to run under anomaly detection, on a tracked tensor ``x``: NaN-producing, failing, clean (the graph
+#: is retained: freeing the tracked tensors' history is the ``backward`` rule's business)
 ANOMALY_BODIES: dict[str, Callable[[Any, Any], Any]] = {
-    "sqrt(x * 0) * 0": lambda L, x: (L.sqrt(x * 0) * 0).sum().backward(),
-    "clean backward": lambda L, x: (x * 2).sum().backward(),
-    "custom backward raising": lambda L, x: _custom_functions(L, [])["backward raising"](x, x).sum().backward(),
-    "custom NaN gradient": lambda L, x: _custom_functions(L, [])["NaN gradient"](x, x).sum().backward(),
-    "custom too many gradients": lambda L, x: _custom_functions(L, [])["too many gradients"](x, x).sum().backward(),
+    "sqrt(x * 0) * 0": lambda L, x: (L.sqrt(x * 0) * 0).sum().backward(retain_graph=True),
+    "clean backward": lambda L, x: (x * 2).sum().backward(retain_graph=True),
+    "custom backward raising": lambda L, x: _custom_functions(L, [])["backward raising"](x, x).sum().backward(retain_graph=True),
+    "custom NaN gradient": lambda L, x: _custom_functions(L, [])["NaN gradient"](x, x).sum().backward(retain_graph=True),
+    "custom too many gradients": lambda L, x: _custom_functions(L, [])["too many gradients"](x, x).sum().backward(retain_graph=True),
     "saved tensor modified": lambda L, x: _modified_saved(x),
     "flags": lambda L, x: [L.is_anomaly_enabled(), L.is_anomaly_check_nan_enabled()],
 }
@@ -642,11 +646,12 @@ def _modified_saved(x: Any) -> None:
     y = x * 1
     z = y * y
     y.add_(1)
-    z.sum().backward()
+    z.sum().backward(retain_graph=True)
 
 
 def _first_line(w: warnings.WarningMessage) -> list[str]:
-    return [w.category.__name__, str(w.message).splitlines()[0]]
+    """A warning's class and first line, without torch's C++ origin ``(Triggered internally at ...)``."""
+    return [w.category.__name__, normalise(str(w.message).splitlines()[0].split(" (Triggered internally at")[0])]
 
 
 def _grad_fn_names(t: Any, depth: int = 4) -> Any:
@@ -660,6 +665,31 @@ def _grad_fn_names(t: Any, depth: int = 4) -> Any:
         return [name, [[walk(n, d - 1), k] for n, k in node.next_functions]]
 
     return walk(t.grad_fn, depth)
+
+
+def _hooked(L: Any, x: Any, hook: Callable[[Any], Any], retain: bool = False, through: bool = False,
+            both: bool = False) -> Any:
+    """Register ``hook`` (named ``hook``: torch's messages name it) on ``x``, then backpropagate through ``x``:
+    into the leaves, or (``through``) by ``autograd.grad`` with respect to ``m = x * 1`` (and ``x``)."""
+    seen: list[Any] = []
+
+    def named(g: Any) -> Any:
+        seen.append(_seen(g))
+        return hook(g)
+
+    named.__name__ = "hook"
+    m = x * 1
+    handle = (m if through and both else x).register_hook(named)
+    try:  # (removed afterwards: a tracked tensor keeps no hook that breaks every later backward)
+        if through:
+            got = L.autograd.grad((m * 2).sum(), [m, x] if both else [m])
+            return [got, seen]
+        if retain:
+            x.retain_grad()
+        (x * 2).sum().backward()
+        return [seen, x.grad if retain else None]
+    finally:
+        handle.remove()
 
 
 def _retained_twice(L: Any, x: Any) -> Any:
@@ -706,6 +736,15 @@ ENGINE_CALLS: dict[str, Callable[[Any, Any, Any], Any]] = {
         x.sum(), [x], grad_outputs=(L.ones(()), L.ones(()))),
     "autograd.grad(x.sum(), [y], materialize_grads=True, allow_unused=False)": lambda L, x, y: L.autograd.grad(
         x.sum(), [y], materialize_grads=True, allow_unused=False),
+    "hook returning None on x, (x * 2).sum().backward()": lambda L, x, y: _hooked(L, x, lambda g: None),
+    "hook returning ones(7) on x, backward": lambda L, x, y: _hooked(L, x, lambda g: L.ones(7, dtype=g.dtype)),
+    "hook returning another dtype on x, backward": lambda L, x, y: _hooked(
+        L, x, lambda g: g.double() if g.dtype == L.float32 else g.float()),
+    "hook returning 1.0 on x, backward": lambda L, x, y: _hooked(L, x, lambda g: 1.0),
+    "hook doubling x, retained x * 1, backward": lambda L, x, y: _hooked(L, x * 1, lambda g: g * 2, retain=True),
+    "hook on x, autograd.grad w.r.t. x * 1": lambda L, x, y: _hooked(L, x, lambda g: g * 2, through=True),
+    "hook on x * 1, autograd.grad w.r.t. [x * 1, x]": lambda L, x, y: _hooked(L, x, lambda g: g * 3, through=True,
+                                                                            both=True),
     "grad_fn names": lambda L, x, y: _grad_fn_names(x),
     "grad_fn repr": lambda L, x, y: x.grad_fn is None or " object at 0x" in repr(x.grad_fn),
     "(x * 1) retain_grad() twice, backward": _retained_twice,
@@ -737,10 +776,12 @@ class AutogradMachine(TwinMachine):
             env["t"] = []
             env["hooks"] = []
             env["hook_calls"] = []
+            env["seen"] = []  # what the last custom Function / anomaly action saw (replaced by each one)
 
     def snapshot(self, L: Any, env: dict[str, Any]) -> dict[str, Any]:
         snap = {f"t{i}": observe(L, t) for i, t in enumerate(env["t"])}
         snap["hook calls"] = list(env["hook_calls"])
+        snap["seen by the last Function or anomaly action"] = env["seen"]
         return snap
 
     def _new(self, action: str, make: Callable[[Any, dict[str, Any]], Any], apis: tuple[str, ...],
@@ -957,63 +998,97 @@ class AutogradMachine(TwinMachine):
     def custom_function(self, x: int, y: int, kind: str, then: str, mode: str, how: str) -> Any:
         # not modelled: torch rebases the history of a dirty view (CopySlices), and a dirty leaf under no_grad
         # comes back as another tensor
-        assume("dirty" not in kind or (not self.envs[REFERENCE]["t"][x]._is_view() and mode == "grad"))
+        # (dirty tracked tensors are not drawn either: their retained gradients and hooks after the rebase are not
+        # modelled yet)
+        assume("dirty" not in kind or (how != "tracked" and mode == "grad"))
 
         def make(L: Any, env: dict[str, Any]) -> Any:
+            env["seen"] = []
             a, b = _operand(L, env["t"][x], how), env["t"][y]
             with _grad_mode(L, mode):
-                out = _custom_functions(L, env["hook_calls"])[kind](a, b)
+                out = _custom_functions(L, env["seen"])[kind](a, b)
             if then == "sum().backward()":
                 out.sum().backward()
             elif then:
-                env["hook_calls"].append(["autograd.grad", observe(L, L.autograd.grad(out.sum(), [a]), versions=False)])
+                env["seen"].append(["autograd.grad", observe(L, L.autograd.grad(out.sum(), [a]), versions=False)])
             return out
 
         return self._new(f"t{x} ({how}), t{y} -> {kind} under {mode}, then {then or 'nothing'}", make,
                          ("autograd.Function",), messages=True)
 
-    @rule(x=tensors, call=st.sampled_from(sorted(GRAD_MODE_CALLS)),
-          outer=st.sampled_from(["grad", "no_grad", "enable_grad", "set_grad_enabled(False)"]))
-    def grad_mode_call(self, x: int, call: str, outer: str) -> None:
-        # (not under inference_mode: there torch's inference tensors stay out of autograd even with grad enabled)
-        def fn(L: Any, env: dict[str, Any]) -> Any:
-            before = L.is_grad_enabled()
-            try:
-                with _grad_mode(L, outer):
-                    seen = GRAD_MODE_CALLS[call](L)(env["t"][x])
-                    return [seen, L.is_grad_enabled(), L.is_inference_mode_enabled()]
-            finally:  # a context entered twice restores the mode of its second entry (both libraries): undo
-                L.set_grad_enabled(before)
+    @rule(x=tensors, y=tensors, then=st.sampled_from(FUNCTION_THEN), mode=st.sampled_from(["grad", "grad", "no_grad"]),
+          how=st.sampled_from(OPERANDS), part=st.integers(0, PARTS - 1))
+    def every_custom_function(self, x: int, y: int, then: str, mode: str, how: str, part: int) -> None:
+        """A quarter of the custom Functions of the table (``part``) in one step, each compared on its own, on the
+        tracked tensors or fresh copies; their outputs are not tracked."""
+        for kind in FUNCTION_KINDS[part::PARTS]:
+            if "dirty" in kind and (how == "tracked" or mode != "grad"):
+                continue  # not modelled (see custom_function)
 
-        self.do(f"{call} on t{x} under {outer}", fn, apis=(call.split("(")[0].lstrip("@"),), messages=True)
+            def fn(L: Any, env: dict[str, Any], kind: str = kind) -> Any:
+                env["seen"] = []
+                a, b = _operand(L, env["t"][x], how), env["t"][y]
+                with _grad_mode(L, mode):
+                    out = _custom_functions(L, env["seen"])[kind](a, b)
+                if then == "sum().backward()":
+                    out.sum().backward()
+                elif then:
+                    env["seen"].append(["autograd.grad", observe(L, L.autograd.grad(out.sum(), [a]),
+                                                                       versions=False)])
+                return _with_operands(L, how, out, a)
 
-    @rule(x=tensors, mode=st.sampled_from(ANOMALY_MODES), body=st.sampled_from(sorted(ANOMALY_BODIES)),
-          how=st.sampled_from(OPERANDS))
-    def anomaly(self, x: int, mode: str, body: str, how: str) -> None:
-        def fn(L: Any, env: dict[str, Any]) -> Any:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
+            self.do(f"t{x} ({how}), t{y} -> {kind} under {mode}, then {then or 'nothing'}", fn,
+                    apis=("autograd.Function",), messages=True, observe_result=lambda L, v: observe(L, v, versions=False))
+
+    @rule(x=tensors, outer=st.sampled_from(["grad", "no_grad", "enable_grad", "set_grad_enabled(False)"]))
+    def grad_mode_calls(self, x: int, outer: str) -> None:
+        """Every grad-mode decorator and call form, under an outer mode (not under inference_mode: there torch's
+        inference tensors stay out of autograd even with grad enabled)."""
+        for call in sorted(GRAD_MODE_CALLS):
+            def fn(L: Any, env: dict[str, Any], call: str = call) -> Any:
+                before = L.is_grad_enabled()
                 try:
-                    with _anomaly_mode(L, mode):
-                        a = _operand(L, env["t"][x], how)
-                        return _with_operands(L, how, [ANOMALY_BODIES[body](L, a), L.is_anomaly_enabled()], a)
-                finally:
-                    if mode.endswith("called"):
-                        L.autograd.set_detect_anomaly(False)
-                    # the warnings' first lines (the forward traceback that follows differs) and the flags after
-                    env["hook_calls"].append(["anomaly", [_first_line(w) for w in caught],
-                                              [L.is_anomaly_enabled(), L.is_anomaly_check_nan_enabled()]])
+                    with _grad_mode(L, outer):
+                        seen = GRAD_MODE_CALLS[call](L)(env["t"][x])
+                        return [seen, L.is_grad_enabled(), L.is_inference_mode_enabled()]
+                finally:  # a context entered twice restores the mode of its second entry (both libraries): undo
+                    L.set_grad_enabled(before)
 
-        self.do(f"{body} of t{x} ({how}) under {mode}", fn, apis=("detect_anomaly", "set_detect_anomaly"), messages=True)
+            self.do(f"{call} on t{x} under {outer}", fn, apis=(call.split("(")[0].lstrip("@"),), messages=True)
 
-    @rule(x=tensors, y=tensors, call=st.sampled_from(sorted(ENGINE_CALLS)), how=st.sampled_from(OPERANDS))
-    def engine_call(self, x: int, y: int, call: str, how: str) -> None:
-        def fn(L: Any, env: dict[str, Any]) -> Any:
-            a, b = _operand(L, env["t"][x], how), _operand(L, env["t"][y], how)
-            return _with_operands(L, how, ENGINE_CALLS[call](L, a, b), a, b)
+    @rule(x=tensors, mode=st.sampled_from(ANOMALY_MODES), how=st.sampled_from(OPERANDS))
+    def anomaly(self, x: int, mode: str, how: str) -> None:
+        """Every backward of ANOMALY_BODIES under one way of turning anomaly detection on: results, exceptions,
+        the first line of each warning and the flags afterwards."""
+        for body in sorted(ANOMALY_BODIES):
+            def fn(L: Any, env: dict[str, Any], body: str = body) -> Any:
+                env["seen"] = []
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    try:
+                        with _anomaly_mode(L, mode):
+                            a = _operand(L, env["t"][x], how)
+                            return _with_operands(L, how, [ANOMALY_BODIES[body](L, a), L.is_anomaly_enabled()], a)
+                    finally:
+                        if mode.endswith("called"):
+                            L.autograd.set_detect_anomaly(False)
+                        # the warnings' first lines (the forward traceback that follows differs) and the flags
+                        env["seen"].append(["anomaly", [_first_line(w) for w in caught],
+                                                  [L.is_anomaly_enabled(), L.is_anomaly_check_nan_enabled()]])
 
-        self.do(f"{call} with x=t{x}, y=t{y} ({how})", fn, apis=(call.split("(")[0],), messages=True,
-                observe_result=lambda L, v: observe(L, v, versions=False))
+            self.do(f"{body} of t{x} ({how}) under {mode}", fn, apis=("detect_anomaly", "set_detect_anomaly"),
+                    messages=True)
+
+    @rule(x=tensors, y=tensors, how=st.sampled_from(OPERANDS), part=st.integers(0, PARTS - 1))
+    def engine_calls(self, x: int, y: int, how: str, part: int) -> None:
+        """A quarter of the engine call forms of ENGINE_CALLS (``part``) in turn (state carries over)."""
+        for call in sorted(ENGINE_CALLS)[part::PARTS]:
+            def fn(L: Any, env: dict[str, Any], call: str = call) -> Any:
+                a, b = _operand(L, env["t"][x], how), _operand(L, env["t"][y], how)
+                return _with_operands(L, how, ENGINE_CALLS[call](L, a, b), a, b)
+
+            self.do(f"{call} with x=t{x}, y=t{y} ({how})", fn, apis=(call.split("(")[0],), messages=True,
+                    observe_result=lambda L, v: observe(L, v, versions=False))
 
     @rule(x=tensors)
     def all_queries(self, x: int) -> None:

@@ -392,10 +392,20 @@ class Tensor:
         np.copyto(self._data, result._data, casting="unsafe")
         self._bump_version()
         if tracking:
-            self.grad_fn = result.grad_fn
-            self._output_nr = result._output_nr
+            self._rebase(result.grad_fn, result._output_nr)
             self._requires_grad = True
         return self
+
+    def _rebase(self, node: graph.Node | None, output_nr: int) -> None:
+        """Give ``self`` a new history (an in-place op); a retained gradient moves along, as in torch."""
+        old, old_nr = self.grad_fn, self._output_nr
+        self.grad_fn = node
+        self._output_nr = output_nr
+        if self._retains_grad and node is not None:
+            if old is not None and old.retained is not None:
+                old.retained.pop(old_nr, None)
+            self._retains_grad = False
+            self.retain_grad()
 
     def zero_(self) -> Tensor:
         self._check_inplace("zero_")

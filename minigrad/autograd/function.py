@@ -258,7 +258,6 @@ class Function:
         for k, o in enumerate(tensor_outs):
             if id(o) in ctx._non_differentiable or not o.dtype.is_floating_point:
                 continue
-            o.grad_fn = node
-            o._output_nr = k
+            o._rebase(node, k)  # a dirty input keeps its retained gradient
             o.requires_grad = True
         return wrapped[0] if single else tuple(wrapped)

@@ -270,26 +270,31 @@ def run_backward(
             grads = buffers.pop(node, [None] * node.n_outputs)
             if needed is not None and node not in needed and node not in capture_nodes:
                 grads = [None] * node.n_outputs  # not on a path to an input: torch does not run it
-            leaf_hooks = node.variable._hooks if isinstance(node, AccumulateGrad) else None
-            if leaf_hooks and grads[0] is not None:  # a leaf's tensor hooks run before capture and accumulation
-                grads[0] = _apply_tensor_hooks(leaf_hooks, grads[0])
-            # torch captures a node that must still run (an input lies beyond it) before its tensor
-            # hooks, and one that only feeds a capture after them (engine.cpp evaluate_function).
-            capture_raw = needed is not None and node in needed
-            for k in range(node.n_outputs):
-                if grads[k] is None:
-                    continue
-                if capture_raw:
-                    for j in captures.get((node, k), ()):
-                        captured[j] = grads[k]
-                if node.pre_hooks and node.pre_hooks.get(k):
-                    grads[k] = _apply_tensor_hooks(node.pre_hooks[k], grads[k])
-                ref = node.retained.get(k) if node.retained else None
-                if ref is not None and ref() is not None:
-                    _accumulate_into(ref(), grads[k])
-                if not capture_raw:
-                    for j in captures.get((node, k), ()):
-                        captured[j] = grads[k]
+            try:  # tensor hooks fail inside the node's evaluation, as in torch (anomaly mode names the node)
+                leaf_hooks = node.variable._hooks if isinstance(node, AccumulateGrad) else None
+                if leaf_hooks and grads[0] is not None:  # a leaf's tensor hooks run before capture and accumulation
+                    grads[0] = _apply_tensor_hooks(leaf_hooks, grads[0])
+                # torch captures a node that must still run (an input lies beyond it) before its tensor
+                # hooks, and one that only feeds a capture after them (engine.cpp evaluate_function).
+                capture_raw = needed is not None and node in needed
+                for k in range(node.n_outputs):
+                    if grads[k] is None:
+                        continue
+                    if capture_raw:
+                        for j in captures.get((node, k), ()):
+                            captured[j] = grads[k]
+                    if node.pre_hooks and node.pre_hooks.get(k):
+                        grads[k] = _apply_tensor_hooks(node.pre_hooks[k], grads[k])
+                    ref = node.retained.get(k) if node.retained else None
+                    if ref is not None and ref() is not None:
+                        _accumulate_into(ref(), grads[k])
+                    if not capture_raw:
+                        for j in captures.get((node, k), ()):
+                            captured[j] = grads[k]
+            except Exception:
+                if anomaly_mode.is_anomaly_enabled():
+                    _warn_anomaly(node)
+                raise
 
             if isinstance(node, AccumulateGrad):
                 if inputs is None and grads[0] is not None:
@@ -299,16 +304,15 @@ def run_backward(
             if needed is not None and node not in needed:
                 grads = [None] * node.n_outputs
             if any(g is not None for g in grads):
-                if node.ctx is not None and node.ctx._freed:
-                    raise RuntimeError(FREED_MESSAGE)
                 try:
+                    if node.ctx is not None and node.ctx._freed:
+                        raise RuntimeError(FREED_MESSAGE)
                     in_grads = node.backward_fn(node.ctx, *grads)  # type: ignore[misc] - None only for AccumulateGrad
                     if anomaly_mode.is_anomaly_enabled() and anomaly_mode.is_anomaly_check_nan_enabled():
                         _check_nan(node, in_grads)
                 except Exception:
-                    if node.trace is not None:  # torch warns for a NaN found by check_nan too
-                        warnings.warn(f"Error detected in {node.name()}. Traceback of forward call that caused the "
-                                      "error:\n" + "".join(node.trace), stacklevel=2)
+                    if anomaly_mode.is_anomaly_enabled():  # torch warns for a NaN found by check_nan too
+                        _warn_anomaly(node)
                     raise
                 if len(in_grads) != len(node.next_edges):
                     raise RuntimeError(
@@ -341,6 +345,17 @@ def run_backward(
                 "Set allow_unused=True if this is the desired behavior."
             )
     return captured
+
+
+def _warn_anomaly(node: Node) -> None:
+    """Anomaly mode: name the node whose backward failed, with the stack of its forward call when it was
+    recorded in anomaly mode."""
+    if node.trace is None:
+        warnings.warn(f"Error detected in {node.name()}. No forward pass information available. Enable detect "
+                      "anomaly during forward pass for more information.", stacklevel=3)
+    else:
+        warnings.warn(f"Error detected in {node.name()}. Traceback of forward call that caused the error:\n"
+                      + "".join(node.trace), stacklevel=3)
 
 
 def _check_nan(node: Node, in_grads: Sequence[Any]) -> None:
