@@ -590,6 +590,8 @@ GRAD_MODE_CALLS: dict[str, Callable[[Any], Callable[[Any], Any]]] = {
     "@no_grad() on a generator": lambda L: _decorated(L, L.no_grad(), generator=True),
     "@enable_grad() on a generator": lambda L: _decorated(L, L.enable_grad(), generator=True),
     "@set_grad_enabled(False) on a generator": lambda L: _decorated(L, L.set_grad_enabled(False), generator=True),
+    "@no_grad() on a generator closed early": lambda L: lambda t: _generator_closed_early(L, t),
+    "@no_grad() on a generator, exception thrown in": lambda L: lambda t: _generator_thrown_into(L, t),
     "set_grad_enabled(False) called": lambda L: _set_grad_enabled_call(L, False),
     "set_grad_enabled(True) called": lambda L: _set_grad_enabled_call(L, True),
     "set_grad_enabled(0) called": lambda L: _set_grad_enabled_call(L, 0),
@@ -597,6 +599,38 @@ GRAD_MODE_CALLS: dict[str, Callable[[Any], Callable[[Any], Any]]] = {
     "no_grad() used twice": lambda L: (lambda ng: lambda t: [_enter_twice(L, ng, t), L.is_grad_enabled()])(L.no_grad()),
     "inference_mode() nested in inference_mode(False)": lambda L: lambda t: _nested_inference(L, t),
 }
+
+
+def _generator_closed_early(L: Any, t: Any) -> list[Any]:
+    """A decorated generator closed after its first item: its ``finally`` runs under the decorator's mode."""
+    seen: list[Any] = []
+
+    @L.no_grad()
+    def gen() -> Any:
+        try:
+            yield L.is_grad_enabled()
+            yield "never"
+        finally:
+            seen.append(["finally", L.is_grad_enabled(), (t * 2).requires_grad])
+
+    g = gen()
+    seen.append(next(g))
+    g.close()
+    return [seen, L.is_grad_enabled()]
+
+
+def _generator_thrown_into(L: Any, t: Any) -> list[Any]:
+    """An exception thrown into a decorated generator is handled inside it, under the decorator's mode."""
+    @L.no_grad()
+    def gen() -> Any:
+        try:
+            yield 1
+        except ValueError:
+            yield ["caught", L.is_grad_enabled(), (t * 2).requires_grad]
+
+    g = gen()
+    next(g)
+    return [g.throw(ValueError("into the generator")), L.is_grad_enabled()]
 
 
 def _enter_twice(L: Any, mode: Any, t: Any) -> list[Any]:
