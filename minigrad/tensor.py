@@ -162,7 +162,7 @@ class Tensor:
     @data.setter
     def data(self, value: Tensor) -> None:
         if not isinstance(value, Tensor):
-            raise TypeError(f"data must be a Tensor, not {type(value).__name__}")
+            raise TypeError(f"Variable data has to be a tensor, but got {type(value).__name__}")
         if self.requires_grad and not value.dtype.is_floating_point:
             raise RuntimeError("data set to a tensor that requires gradients must be floating point or complex dtype")
         self._data = value._data
@@ -181,6 +181,8 @@ class Tensor:
     def size(self, dim: int | None = None) -> Any:
         if dim is None:
             return self.shape
+        if self.ndim == 0:
+            raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
         return self._data.shape[_wrap_dim(dim, self.ndim, "size")]
 
     def numel(self) -> int:
@@ -215,8 +217,9 @@ class Tensor:
 
     # ---- conversion ------------------------------------------------------------------------
     def numpy(self, *, force: bool = False) -> np.ndarray:
-        """The underlying array (shared memory, like torch)."""
-        if self.requires_grad and not force:
+        """The underlying array (shared memory, like torch); refused for a tensor that requires grad while grad
+        mode is on (torch allows it under no_grad), unless ``force``."""
+        if self.requires_grad and is_grad_enabled() and not force:
             raise RuntimeError(
                 "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."
             )
@@ -341,18 +344,23 @@ class Tensor:
         """Accumulate d(self)/d(leaf) . gradient into every leaf's ``.grad``."""
         from .autograd import backward
 
-        backward([self], None if gradient is None else [gradient], retain_graph, create_graph, inputs)
+        backward([self], gradient, retain_graph, create_graph, inputs)  # a non-Tensor gradient fails as in torch
 
     # ---- in place ---------------------------------------------------------------------------
     def _check_inplace(self, op: str) -> None:
-        if not (is_grad_enabled() and self.requires_grad):
-            return
-        if self.grad_fn is None:
-            raise RuntimeError(f"{op}: a leaf Variable that requires grad is being used in an in-place operation.")
-        base = self._base
-        if base is not None and base.grad_fn is None and base.requires_grad:
-            raise RuntimeError(
-                f"{op}: a view of a leaf Variable that requires grad is being used in an in-place operation."
+        if is_grad_enabled() and self.requires_grad:
+            if self.grad_fn is None:
+                raise RuntimeError(f"{op}: a leaf Variable that requires grad is being used in an in-place operation.")
+            base = self._base
+            if base is not None and base.grad_fn is None and base.requires_grad:
+                raise RuntimeError(
+                    f"{op}: a view of a leaf Variable that requires grad is being used in an in-place operation."
+                )
+        data = self._data
+        if not data.flags.writeable and any(st == 0 and n > 1 for st, n in zip(data.strides, data.shape)):
+            raise RuntimeError(  # an expanded tensor: several elements share one memory location
+                f"{op}: unsupported operation: more than one element of the written-to tensor refers to a single "
+                "memory location. Please clone() the tensor before performing the operation."
             )
 
     def _assign(self, result: Tensor, op: str) -> Tensor:
@@ -374,9 +382,8 @@ class Tensor:
                 f"{op}: minigrad does not support differentiable in-place operations on a view of a "
                 "tensor that requires grad; use an out-of-place op instead"
             )
-        if self._data.ndim == 0 or not self._data.flags.writeable:
-            if not self._data.flags.writeable:
-                self._data = self._data.copy()
+        if not self._data.flags.writeable:  # e.g. from_numpy of a read-only array: write to a copy
+            self._data = self._data.copy()
         if tracking and result.grad_fn is not None and result.grad_fn.ctx is not None:
             # the op may have saved self's old values: keep a copy for it (torch saves "original self")
             ctx = result.grad_fn.ctx
@@ -387,10 +394,20 @@ class Tensor:
         np.copyto(self._data, result._data, casting="unsafe")
         self._bump_version()
         if tracking:
-            self.grad_fn = result.grad_fn
-            self._output_nr = result._output_nr
+            self._rebase(result.grad_fn, result._output_nr)
             self._requires_grad = True
         return self
+
+    def _rebase(self, node: graph.Node | None, output_nr: int) -> None:
+        """Give ``self`` a new history (an in-place op); a retained gradient moves along, as in torch."""
+        old, old_nr = self.grad_fn, self._output_nr
+        self.grad_fn = node
+        self._output_nr = output_nr
+        if self._retains_grad and node is not None:
+            if old is not None and old.retained is not None:
+                old.retained.pop(old_nr, None)
+            self._retains_grad = False
+            self.retain_grad()
 
     def zero_(self) -> Tensor:
         self._check_inplace("zero_")

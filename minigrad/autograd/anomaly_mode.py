@@ -7,6 +7,7 @@ NaN raises ``Function 'XBackward0' returned nan values in its 0th output.``
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 _enabled = False
@@ -22,9 +23,14 @@ def is_anomaly_check_nan_enabled() -> bool:
 
 
 def _set(mode: bool, check_nan: bool) -> tuple[bool, bool]:
+    """Set both flags (bools only, as torch's ``set_anomaly_enabled``); the previous pair."""
     global _enabled, _check_nan
+    for position, (name, value) in enumerate((("enabled", mode), ("check_nan", check_nan)), 1):
+        if not isinstance(value, bool):
+            raise TypeError(f"set_anomaly_enabled(): argument '{name}' (position {position}) must be bool, not "
+                            f"{type(value).__name__}")
     previous = (_enabled, _check_nan)
-    _enabled, _check_nan = bool(mode), bool(check_nan)
+    _enabled, _check_nan = mode, check_nan
     return previous
 
 
@@ -48,6 +54,8 @@ class detect_anomaly:  # noqa: N801 - torch's name
     def __init__(self, check_nan: bool = True) -> None:
         self._check_nan = check_nan
         self._previous = (_enabled, _check_nan)
+        warnings.warn("Anomaly Detection has been enabled. This mode will increase the runtime and should only be "
+                      "enabled for debugging.", stacklevel=2)
 
     def __enter__(self) -> None:
         self._previous = _set(True, self._check_nan)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import weakref
 from typing import TYPE_CHECKING, Any
@@ -111,11 +112,14 @@ def _track_saved_versions(ctx: Context, inputs: tuple[Tensor, ...], out: Tensor)
 
 
 class FunctionCtx(Context):
-    """The ``ctx`` of a custom :class:`Function`: saves Tensors, marks non-differentiable outputs."""
+    """The ``ctx`` of a custom :class:`Function`: saves Tensors, marks non-differentiable and dirty (modified in
+    place) outputs, and says whether missing output gradients reach backward as zeros or as None."""
 
     def __init__(self) -> None:
         super().__init__()
         self._non_differentiable: set[int] = set()
+        self._dirty: tuple[Tensor, ...] = ()
+        self.materialize_grads = True
 
     def save_for_backward(self, *tensors: Any) -> None:
         super().save_for_backward(*tensors)
@@ -123,8 +127,46 @@ class FunctionCtx(Context):
             if t is not None and hasattr(t, "_version"):
                 self._versions.append((t._version, t._version[0], _describe(t)))
 
+    def _check_saved(self) -> None:
+        """Only Tensors (or None) can be saved; torch checks when it records the node (not without grad)."""
+        from ..tensor import Tensor
+
+        for i, t in enumerate(self._saved):
+            if t is not None and not isinstance(t, Tensor):
+                raise TypeError(f"save_for_backward can only save variables, but argument {i} is of type "
+                                f"{type(t).__name__}")
+
     def mark_non_differentiable(self, *tensors: Tensor) -> None:
         self._non_differentiable.update(id(t) for t in tensors)
+
+    def mark_dirty(self, *tensors: Tensor) -> None:
+        """Declare inputs that forward modified in place (and returns)."""
+        self._dirty = tensors
+
+    def set_materialize_grads(self, value: bool) -> None:
+        """False: outputs that got no gradient reach backward as None instead of zeros."""
+        self.materialize_grads = bool(value)
+
+
+def once_differentiable(fn: Any) -> Any:
+    """Decorator for a ``backward`` that is not itself differentiable (as torch's); minigrad never builds a graph
+    of a backward (no ``create_graph``), so it runs ``fn`` with grad disabled and nothing else."""
+
+    @functools.wraps(fn)
+    def wrapper(ctx: Any, *args: Any) -> Any:
+        with no_grad():
+            return fn(ctx, *args)
+
+    return wrapper
+
+
+def _sum_to(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """torch's engine sums a gradient to its input's shape when the input expands to the gradient's shape."""
+    lead = grad.ndim - len(shape)
+    if lead < 0 or any(s not in (1, g) for s, g in zip(shape, grad.shape[lead:])):
+        return grad  # not expandable: the engine reports the invalid shape
+    axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape) if s == 1 and grad.shape[lead + i] != 1)
+    return grad.sum(axis=axes, keepdims=True).reshape(shape) if axes else grad.reshape(shape)
 
 
 class Function:
@@ -137,7 +179,8 @@ class Function:
 
     @staticmethod
     def backward(ctx: FunctionCtx, *grad_outputs: Any) -> Any:
-        raise NotImplementedError("You must implement the backward function for custom autograd.Function.")
+        raise NotImplementedError("You must implement either the backward or vjp method for your custom "
+                                  "autograd.Function to use it with backward mode AD.")
 
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
@@ -151,29 +194,56 @@ class Function:
             result = cls.forward(ctx, *args, **kwargs)
         single = not isinstance(result, tuple)
         outs = (result,) if single else result
-        if not requires:
-            return result
+        for t in ctx._dirty:  # torch counts the in-place write once more, then checks
+            t._bump_version()
+        if not all(any(t is o for o in outs) for t in ctx._dirty):
+            raise RuntimeError("Some elements marked as dirty during the forward method were not returned as output. "
+                               "The inputs that are modified inplace must all be outputs of the Function.")
+        if requires and any(t.grad_fn is None and t.requires_grad for t in ctx._dirty):
+            raise RuntimeError("a leaf Variable that requires grad has been used in an in-place operation.")
         wrapped = []
         for o in outs:
-            if isinstance(o, Tensor) and any(o is a for a in args):
-                o = Tensor._make(o._data)  # forward returned an input: give the output its own node
+            if isinstance(o, Tensor) and any(o is a for a in args) and not any(o is d for d in ctx._dirty):
+                # forward returned an input as it is: torch returns a view of it (storage and version shared)
+                view = Tensor._make(o._data)
+                view._version = o._version
+                view._base = o if o._base is None else o._base
+                o = view
             wrapped.append(o)
-        tensor_outs = [o for o in wrapped if isinstance(o, Tensor)]
-        ctx._out_meta = [(o.shape, o.dtype.np) for o in tensor_outs]
+        if not requires:
+            return wrapped[0] if single else tuple(wrapped)
+        ctx._check_saved()
+        positions = [k for k, o in enumerate(wrapped) if isinstance(o, Tensor)]
+        tensor_outs = [wrapped[k] for k in positions]
+        out_meta = [(o.shape, o.dtype.np) for o in tensor_outs]
 
-        def backward_fn(c: FunctionCtx, *grads: np.ndarray) -> list[np.ndarray | None]:
+        def backward_fn(c: FunctionCtx, *grads: np.ndarray | None) -> list[np.ndarray | None]:
+            given: list[Any] = [None] * len(wrapped)  # non-tensor outputs get None, as in torch
+            for k, meta, g in zip(positions, out_meta, grads):
+                if g is None and c.materialize_grads:
+                    g = np.zeros(*meta)
+                given[k] = None if g is None else Tensor._make(g)
             with no_grad():
-                res = cls.backward(c, *(Tensor._make(g) for g in grads))
+                res = cls.backward(c, *given)
             res = res if isinstance(res, tuple) else (res,)
+            if len(res) > len(args) and all(g is None for g in res[len(args):]):
+                res = res[:len(args)]  # torch drops trailing Nones
             if len(res) != len(args):
                 raise RuntimeError(
                     f"function {cls.__name__}Backward returned an incorrect number of gradients "
                     f"(expected {len(args)}, got {len(res)})"
                 )
             out: list[np.ndarray | None] = []
-            for a, g in zip(args, res):
-                if isinstance(a, Tensor):
-                    out.append(None if g is None else (g._data if isinstance(g, Tensor) else np.asarray(g)))
+            for i, (a, g) in enumerate(zip(args, res)):
+                if not isinstance(a, Tensor):
+                    if g is not None:
+                        raise RuntimeError(
+                            f"function {cls.__name__}Backward returned a gradient different than None at position "
+                            f"{i + 1}, but the corresponding forward input was not a Variable")
+                    continue
+                if g is not None and not isinstance(g, Tensor):
+                    raise RuntimeError(f"expected Variable or None (got {type(g).__name__})")
+                out.append(None if g is None else _sum_to(g._data, tuple(a.shape)))
             return out
 
         node = Node(
@@ -188,7 +258,6 @@ class Function:
         for k, o in enumerate(tensor_outs):
             if id(o) in ctx._non_differentiable or not o.dtype.is_floating_point:
                 continue
-            o.grad_fn = node
-            o._output_nr = k
+            o._rebase(node, k)  # a dirty input keeps its retained gradient
             o.requires_grad = True
         return wrapped[0] if single else tuple(wrapped)

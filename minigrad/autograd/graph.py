@@ -92,7 +92,7 @@ class Node:
     def __init__(
         self,
         name: str,
-        backward_fn: Callable[..., Sequence[Any]],
+        backward_fn: Callable[..., Sequence[Any]] | None,
         ctx: Context | None,
         next_edges: list[tuple[Node, int] | None],
         input_meta: list[tuple[tuple[int, ...], np.dtype] | None],
@@ -124,17 +124,17 @@ class Node:
 
 
 class AccumulateGrad(Node):
-    """The sink node of a leaf tensor: runs its hooks and accumulates into ``.grad``."""
+    """The sink node of a leaf tensor: runs its hooks and accumulates into ``.grad`` (the engine handles it
+    itself and never calls a backward function)."""
 
     __slots__ = ("variable",)
 
     def __init__(self, variable: Tensor) -> None:
-        super().__init__("AccumulateGrad", _no_backward, None, [], [], 1)
+        super().__init__("AccumulateGrad", None, None, [], [], 1)
         self.variable = variable
 
-
-def _no_backward(ctx: Context, *grads: Any) -> Sequence[Any]:
-    return ()
+    def name(self) -> str:
+        return "minigrad::autograd::AccumulateGrad"  # torch: "torch::autograd::AccumulateGrad"
 
 
 def gradient_edge(t: Tensor) -> tuple[Node, int] | None:
@@ -157,16 +157,31 @@ def _wrap(arr: np.ndarray) -> Tensor:
 
 
 def _apply_tensor_hooks(hooks: list[Callable[[Any], Any]], grad: np.ndarray) -> np.ndarray:
+    """Run tensor hooks in order; a returned Tensor replaces the gradient (same shape and dtype, as torch
+    checks), None keeps it."""
+    from ..tensor import Tensor
+
     for hook in hooks:
         result = hook(_wrap(grad))
-        if result is not None:
-            new = result._data if hasattr(result, "_data") else np.asarray(result)
-            if new.shape != grad.shape:
-                raise RuntimeError(
-                    f"hook returned a gradient of shape {list(new.shape)}, expected {list(grad.shape)}"
-                )
-            grad = new
+        if result is None:
+            continue
+        name = getattr(hook, "__name__", type(hook).__name__)
+        if not isinstance(result, Tensor):
+            raise TypeError(f"expected Variable, but hook returned '{type(result).__name__}'")
+        new = result._data
+        if new.shape != grad.shape:
+            raise RuntimeError(f"hook '{name}' has changed the size of value")
+        if new.dtype != grad.dtype:
+            raise RuntimeError(f"hook '{name}' has changed the type of value (was {_type_name(grad)} got "
+                               f"{_type_name(new)})")
+        grad = new
     return grad
+
+
+def _type_name(arr: np.ndarray) -> str:
+    from .._dtype import from_numpy_dtype
+
+    return f"minigrad.{from_numpy_dtype(arr.dtype).scalar_type}Tensor"
 
 
 def _check_grad(node: Node, i: int, grad: Any) -> np.ndarray:
@@ -201,8 +216,7 @@ def run_backward(
     root_nodes: list[Node] = []
     for t, g in zip(roots, root_grads):
         edge = gradient_edge(t)
-        if edge is None:
-            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
+        assert edge is not None, "the callers check that every root requires grad"
         node, k = edge
         buf = buffers.setdefault(node, [None] * node.n_outputs)
         buf[k] = g if buf[k] is None else buf[k] + g
@@ -256,26 +270,31 @@ def run_backward(
             grads = buffers.pop(node, [None] * node.n_outputs)
             if needed is not None and node not in needed and node not in capture_nodes:
                 grads = [None] * node.n_outputs  # not on a path to an input: torch does not run it
-            leaf_hooks = node.variable._hooks if isinstance(node, AccumulateGrad) else None
-            if leaf_hooks and grads[0] is not None:  # a leaf's tensor hooks run before capture and accumulation
-                grads[0] = _apply_tensor_hooks(leaf_hooks, grads[0])
-            # torch captures a node that must still run (an input lies beyond it) before its tensor
-            # hooks, and one that only feeds a capture after them (engine.cpp evaluate_function).
-            capture_raw = needed is not None and node in needed
-            for k in range(node.n_outputs):
-                if grads[k] is None:
-                    continue
-                if capture_raw:
-                    for j in captures.get((node, k), ()):
-                        captured[j] = grads[k]
-                if node.pre_hooks and node.pre_hooks.get(k):
-                    grads[k] = _apply_tensor_hooks(node.pre_hooks[k], grads[k])
-                ref = node.retained.get(k) if node.retained else None
-                if ref is not None and ref() is not None:
-                    _accumulate_into(ref(), grads[k])
-                if not capture_raw:
-                    for j in captures.get((node, k), ()):
-                        captured[j] = grads[k]
+            try:  # tensor hooks fail inside the node's evaluation, as in torch (anomaly mode names the node)
+                leaf_hooks = node.variable._hooks if isinstance(node, AccumulateGrad) else None
+                if leaf_hooks and grads[0] is not None:  # a leaf's tensor hooks run before capture and accumulation
+                    grads[0] = _apply_tensor_hooks(leaf_hooks, grads[0])
+                # torch captures a node that must still run (an input lies beyond it) before its tensor
+                # hooks, and one that only feeds a capture after them (engine.cpp evaluate_function).
+                capture_raw = needed is not None and node in needed
+                for k in range(node.n_outputs):
+                    if grads[k] is None:
+                        continue
+                    if capture_raw:
+                        for j in captures.get((node, k), ()):
+                            captured[j] = grads[k]
+                    if node.pre_hooks and node.pre_hooks.get(k):
+                        grads[k] = _apply_tensor_hooks(node.pre_hooks[k], grads[k])
+                    ref = node.retained.get(k) if node.retained else None
+                    if ref is not None and ref() is not None:
+                        _accumulate_into(ref(), grads[k])
+                    if not capture_raw:
+                        for j in captures.get((node, k), ()):
+                            captured[j] = grads[k]
+            except Exception:
+                if anomaly_mode.is_anomaly_enabled():
+                    _warn_anomaly(node)
+                raise
 
             if isinstance(node, AccumulateGrad):
                 if inputs is None and grads[0] is not None:
@@ -285,22 +304,16 @@ def run_backward(
             if needed is not None and node not in needed:
                 grads = [None] * node.n_outputs
             if any(g is not None for g in grads):
-                if node.ctx is not None and node.ctx._freed:
-                    raise RuntimeError(FREED_MESSAGE)
-                for k in range(node.n_outputs):
-                    if grads[k] is None:  # a multi-output op whose other outputs got no gradient
-                        grads[k] = np.zeros(*node.ctx._out_meta[k])  # type: ignore[union-attr]
                 try:
-                    in_grads = node.backward_fn(node.ctx, *grads)
+                    if node.ctx is not None and node.ctx._freed:
+                        raise RuntimeError(FREED_MESSAGE)
+                    in_grads = node.backward_fn(node.ctx, *grads)  # type: ignore[misc] - None only for AccumulateGrad
+                    if anomaly_mode.is_anomaly_enabled() and anomaly_mode.is_anomaly_check_nan_enabled():
+                        _check_nan(node, in_grads)
                 except Exception:
-                    if node.trace is not None:
-                        warnings.warn(f"Error detected in {node.name()}. Traceback of forward call that caused the "
-                                      "error:\n" + "".join(node.trace), stacklevel=2)
+                    if anomaly_mode.is_anomaly_enabled():  # torch warns for a NaN found by check_nan too
+                        _warn_anomaly(node)
                     raise
-                if anomaly_mode.is_anomaly_enabled() and anomaly_mode.is_anomaly_check_nan_enabled():
-                    for i, g in enumerate(in_grads):
-                        if g is not None and np.isnan(g._data if hasattr(g, "_data") else g).any():
-                            raise RuntimeError(f"Function '{node.name()}' returned nan values in its {i}th output.")
                 if len(in_grads) != len(node.next_edges):
                     raise RuntimeError(
                         f"function {node.name()} returned an incorrect number of gradients "
@@ -325,15 +338,31 @@ def run_backward(
 
     if inputs is None:
         return None
-    for j, (t, g) in enumerate(zip(inputs, captured)):
+    for j, g in enumerate(captured):
         if g is None and not allow_unused:
             raise RuntimeError(
                 f"The differentiated Tensor at index {j} appears to not have been used in the graph. "
                 "Set allow_unused=True if this is the desired behavior."
             )
-        if g is not None and g.dtype != t.dtype.np:
-            captured[j] = g.astype(t.dtype.np)
     return captured
+
+
+def _warn_anomaly(node: Node) -> None:
+    """Anomaly mode: name the node whose backward failed, with the stack of its forward call when it was
+    recorded in anomaly mode."""
+    if node.trace is None:
+        warnings.warn(f"Error detected in {node.name()}. No forward pass information available. Enable detect "
+                      "anomaly during forward pass for more information.", stacklevel=3)
+    else:
+        warnings.warn(f"Error detected in {node.name()}. Traceback of forward call that caused the error:\n"
+                      + "".join(node.trace), stacklevel=3)
+
+
+def _check_nan(node: Node, in_grads: Sequence[Any]) -> None:
+    """Anomaly mode's ``check_nan``: a backward that returned NaN is an error."""
+    for i, g in enumerate(in_grads):
+        if g is not None and np.isnan(g).any():
+            raise RuntimeError(f"Function '{node.name()}' returned nan values in its {i}th output.")
 
 
 def _accumulate_into(t: Tensor, g: np.ndarray) -> None:

@@ -73,6 +73,14 @@ def _is_basic(index: Any) -> bool:
 def _check_bounds(shape: tuple[int, ...], index: Any) -> None:
     """torch's IndexError for an out-of-range integer index (numpy's message names no tensor size)."""
     items = index if isinstance(index, tuple) else (index,)
+    # None, Ellipsis and a Python bool (which adds a dim, like None) index no dim; a bool mask indexes its ndim
+    used = sum(i.ndim if isinstance(i, np.ndarray) and i.dtype == np.bool_ else 1
+               for i in items if i is not None and i is not Ellipsis and not isinstance(i, (bool, np.bool_)))
+    if used > len(shape):
+        if not shape and used == 1 and isinstance(items[0], (int, np.integer)):
+            raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` "
+                             "in C++ to convert a 0-dim tensor to a number")
+        raise IndexError(f"too many indices for tensor of dimension {len(shape)}")
     dim = 0
     for i in items:
         if i is None:

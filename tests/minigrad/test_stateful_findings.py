@@ -379,3 +379,207 @@ def test_data_utilities_as_torch() -> None:
     assert converted[0].dtype is minigrad.float64 and converted[1]["x"].tolist() == [1, 2]
     loader = DataLoader(TensorDataset(minigrad.arange(4.0)), batch_size=2, num_workers=2)
     assert [b[0].tolist() for b in loader] == [[0.0, 1.0], [2.0, 3.0]]  # torch: the same batches
+
+
+# ---- custom autograd.Function, hooks, grad modes, anomaly mode, engine call forms (autograd machine) ------------
+def _fn(name, forward, backward=None):  # noqa: ANN001, ANN202
+    body = {"forward": staticmethod(forward)}
+    if backward is not None:
+        body["backward"] = staticmethod(backward)
+    return type(name, (minigrad.autograd.Function,), body)
+
+
+def test_custom_function_gradient_forms_follow_torch() -> None:
+    x = minigrad.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    _fn("ExtraNone", lambda ctx, x: x * 2, lambda ctx, g: (g * 2, None, None)).apply(x).sum().backward()
+    assert x.grad.tolist() == [2.0, 2.0, 2.0]  # torch: trailing None gradients are dropped
+    x.grad = None
+    _fn("Summed", lambda ctx, x: x * 2, lambda ctx, g: g.expand(2, 3)).apply(x).sum().backward()
+    assert x.grad.tolist() == [2.0, 2.0, 2.0]  # torch: an expandable gradient is summed to the input's shape
+    with pytest.raises(RuntimeError, match=r"^expected Variable or None \(got float\)$"):  # torch's message
+        _fn("FloatGrad", lambda ctx, x: x * 2, lambda ctx, g: 1.0).apply(x).sum().backward()
+    with pytest.raises(RuntimeError, match="function ScaleBackward returned a gradient different than None at "
+                       "position 2, but the corresponding forward input was not a Variable"):
+        _fn("Scale", lambda ctx, x, k: x * k, lambda ctx, g: (g, g)).apply(x, 2.0).sum().backward()
+    with pytest.raises(NotImplementedError, match="You must implement either the backward or vjp method"):
+        _fn("NoBackward", lambda ctx, x: x * 2).apply(x).sum().backward()
+
+
+def test_save_for_backward_of_a_non_tensor_fails_only_when_recording() -> None:
+    def forward(ctx, x):  # noqa: ANN001, ANN202
+        ctx.save_for_backward(x, 3)
+        return x * 2
+
+    f = _fn("SaveInt", forward, lambda ctx, g: g)
+    assert f.apply(minigrad.ones(2)).tolist() == [2.0, 2.0]  # torch: fine when nothing requires grad
+    with pytest.raises(TypeError, match="save_for_backward can only save variables, but argument 1 is of type int"):
+        f.apply(minigrad.ones(2, requires_grad=True))
+
+
+def test_custom_function_outputs_non_tensor_and_unmaterialized_gradients() -> None:
+    seen = []
+
+    def backward(ctx, g1, g2):  # noqa: ANN001, ANN202
+        seen.append((None if g1 is None else g1.tolist(), None if g2 is None else g2.tolist()))
+        return (0 if g1 is None else g1 * 2) + (0 if g2 is None else g2 * 3)
+
+    def lazy(ctx, x):  # noqa: ANN001, ANN202
+        ctx.set_materialize_grads(False)
+        return x * 2, x * 3
+
+    x = minigrad.tensor([1.0, 2.0], requires_grad=True)
+    _fn("NonTensor", lambda ctx, x: (x * 2, 5), backward).apply(x)[0].sum().backward()
+    _fn("Lazy", lazy, backward).apply(x)[1].sum().backward()
+    _fn("Two", lambda ctx, x: (x * 2, x * 3), backward).apply(x)[0].sum().backward()
+    # torch: None for a non-tensor output; None without materialize_grads; zeros otherwise
+    assert seen == [([1.0, 1.0], None), (None, [1.0, 1.0]), ([1.0, 1.0], [0.0, 0.0])]
+    assert x.grad.tolist() == [7.0, 7.0]
+
+
+def test_custom_function_returning_or_dirtying_its_input() -> None:
+    x = minigrad.tensor([1.0, 2.0], requires_grad=True)
+    y = _fn("Identity", lambda ctx, x: x, lambda ctx, g: g * 5).apply(x)
+    assert y is not x and not y.is_leaf and y._version is x._version  # torch: a view sharing the version counter
+    with minigrad.no_grad():
+        z = _fn("Identity", lambda ctx, x: x, lambda ctx, g: g).apply(x)
+    assert z is not x and not z.requires_grad  # torch: element 0 ... does not require grad on backward
+
+    def dirty(ctx, x):  # noqa: ANN001, ANN202
+        x.add_(1)
+        ctx.mark_dirty(x)
+        return x
+
+    m = x * 1
+    out = _fn("AddOne", dirty, lambda ctx, g: g * 5).apply(m)
+    assert out is m and m.grad_fn.name() == "AddOneBackward" and m._version_number == 2  # torch: 2
+    out.sum().backward()
+    assert x.grad.tolist() == [5.0, 5.0]
+    with pytest.raises(RuntimeError, match="^a leaf Variable that requires grad has been used in an in-place"):
+        _fn("AddOne", dirty, lambda ctx, g: g).apply(minigrad.ones(2, requires_grad=True))
+
+
+def test_tensor_hook_results_are_checked_like_torch() -> None:
+    def check(result, exc, message):  # noqa: ANN001, ANN202
+        x = minigrad.tensor([1.0, 2.0], requires_grad=True)
+
+        def hook(g):  # noqa: ANN001, ANN202
+            return result(g)
+
+        (x * 1).register_hook(hook)
+        y = x * 1
+        y.register_hook(hook)
+        with pytest.raises(exc, match=message):
+            y.sum().backward()
+
+    check(lambda g: minigrad.ones(3), RuntimeError, "^hook 'hook' has changed the size of value$")
+    check(lambda g: g.double(), RuntimeError, r"^hook 'hook' has changed the type of value \(was minigrad.FloatTensor "
+          r"got minigrad.DoubleTensor\)$")
+    check(lambda g: 1.0, TypeError, "^expected Variable, but hook returned 'float'$")
+
+
+def test_grad_modes_decorate_bare_and_generators_and_check_types() -> None:
+    @minigrad.no_grad
+    def bare():  # noqa: ANN202
+        return minigrad.is_grad_enabled()
+
+    @minigrad.no_grad()
+    def gen():  # noqa: ANN202
+        yield minigrad.is_grad_enabled()
+        yield minigrad.is_grad_enabled()
+
+    @minigrad.inference_mode
+    def inference():  # noqa: ANN202
+        return minigrad.is_grad_enabled(), minigrad.is_inference_mode_enabled()
+
+    assert bare() is False and list(gen()) == [False, False]  # torch: the mode holds inside the generator
+    assert inference() == (False, True) and minigrad.is_inference_mode_enabled() is False
+    with pytest.raises(TypeError, match=r"set_grad_enabled\(\): argument 'enabled' \(position 1\) must be bool, "
+                       "not int"):
+        minigrad.set_grad_enabled(0)
+    assert minigrad.is_grad_enabled()
+
+
+def test_anomaly_mode_warns_and_checks_like_torch() -> None:
+    import warnings
+
+    x = minigrad.tensor([1.0, 2.0], requires_grad=True)
+    outside = (x * 1).exp()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(RuntimeError, match="^Function 'SqrtBackward0' returned nan values in its 0th output.$"):
+            with minigrad.autograd.detect_anomaly():
+                (minigrad.sqrt(x * 0) * 0).sum().backward()
+        outside.sum().backward()
+        with pytest.raises(RuntimeError, match="Trying to backward through the graph a second time"):
+            with minigrad.autograd.detect_anomaly():
+                outside.sum().backward()
+    first = [str(w.message).splitlines()[0] for w in caught]
+    assert first == [  # torch 2.13's warnings, in order
+        "Anomaly Detection has been enabled. This mode will increase the runtime and should only be enabled for "
+        "debugging.",
+        "Error detected in SqrtBackward0. Traceback of forward call that caused the error:",
+        "Anomaly Detection has been enabled. This mode will increase the runtime and should only be enabled for "
+        "debugging.",
+        "Error detected in ExpBackward0. No forward pass information available. Enable detect anomaly during "
+        "forward pass for more information.",
+    ]
+    with pytest.raises(TypeError, match=r"set_anomaly_enabled\(\): argument 'enabled' \(position 1\) must be bool"):
+        minigrad.autograd.set_detect_anomaly(1)
+    assert minigrad.is_anomaly_enabled() is False and minigrad.is_anomaly_check_nan_enabled() is True
+
+
+def test_backward_and_grad_argument_forms_follow_torch() -> None:
+    x = minigrad.tensor([1.0, 2.0], requires_grad=True)
+    minigrad.autograd.backward([x * 2], [minigrad.ones(2), minigrad.ones(2)])  # torch: extra gradients ignored
+    assert x.grad.tolist() == [2.0, 2.0]
+    with pytest.raises(RuntimeError, match="^got 2 tensors and 1 gradients$"):
+        minigrad.autograd.backward([x * 2, x * 3], [minigrad.ones(2)])
+    with pytest.raises(TypeError, match="'float' object is not iterable"):
+        (x * 2).sum().backward(2.0)
+    with pytest.raises(TypeError, match="^gradients can be either Tensors or None, but got float$"):
+        minigrad.autograd.grad((x * 2).sum(), x, grad_outputs=[2.0])
+    with pytest.raises(RuntimeError, match=r"^`inputs` argument to `grad\(\)` cannot be empty.$"):
+        minigrad.autograd.grad((x * 2).sum(), [])
+    with pytest.raises(RuntimeError, match="^all inputs have to be Tensors or GradientEdges, but got int$"):
+        minigrad.autograd.grad((x * 2).sum(), [x, 3])
+    with pytest.raises(RuntimeError, match="^element 0 of tensors does not require grad"):  # outputs checked first
+        minigrad.autograd.grad(minigrad.ones(2).sum(), [x, 3])
+    with pytest.raises(RuntimeError, match=r"^Mismatch in shape: grad_output\[0\]"):  # before requires_grad
+        minigrad.autograd.grad(minigrad.ones(2), [x], grad_outputs=[minigrad.ones(5)])
+    with pytest.raises(AssertionError, match="Expected output to be a minigrad.Tensor"):
+        minigrad.autograd.backward([(x * 2).sum(), 3])
+
+
+def test_backward_inputs_retain_each_input_once_in_order() -> None:
+    x = minigrad.tensor([1.0, 2.0], requires_grad=True)
+    x.grad = None
+    (x * 1).sum().backward(inputs=[x, x])
+    assert x.grad.tolist() == [1.0, 1.0]  # torch: listed twice, accumulated once
+    m = x * 2
+    with pytest.raises(RuntimeError, match="^can't retain_grad on Tensor that has requires_grad=False$"):
+        (m * m).sum().backward(inputs=[m, minigrad.ones(2)])
+    assert m.retains_grad  # torch retained m before reaching the second input
+    m.mul_(3)  # the retained gradient follows the in-place op (torch: [1., 1.], not the old node's too)
+    m.sum().backward()
+    assert m.grad.tolist() == [1.0, 1.0]
+
+
+def test_tensor_api_paths_found_by_every_query() -> None:
+    x = minigrad.tensor([1.0, 2.0], requires_grad=True)
+    with minigrad.no_grad():
+        assert x.numpy().tolist() == [1.0, 2.0]  # torch allows numpy() of a grad tensor under no_grad
+    assert x.numpy(force=True).tolist() == [1.0, 2.0]
+    with pytest.raises(IndexError, match="^Dimension specified as 0 but tensor has no dimensions$"):
+        minigrad.tensor(1.0).size(0)
+    with pytest.raises(IndexError, match="too many indices for tensor of dimension 1"):
+        minigrad.ones(3)[0, 1]
+    with pytest.raises(IndexError, match="^invalid index of a 0-dim tensor"):
+        minigrad.tensor(1.0)[0]
+    assert minigrad.ones(2)[True, 0].tolist() == [1.0]  # torch: a Python bool adds a dim, like None
+    with pytest.raises(TypeError, match="^Variable data has to be a tensor, but got list$"):
+        x.data = [1.0]
+    with pytest.raises(RuntimeError, match="more than one element of the written-to tensor refers to a single "
+                       "memory location"):
+        minigrad.ones(3).expand(2, 3).add_(1)
+    assert minigrad.tensor([1.0]).grad_fn is None and (x * 1).grad_fn.next_functions[0][0].name() == \
+        "minigrad::autograd::AccumulateGrad"  # torch: torch::autograd::AccumulateGrad
