@@ -76,7 +76,7 @@ class Op:
             ctx._node = node
             _track_saved_versions(ctx, inputs, out)
             out.grad_fn = node
-            out.requires_grad = True
+            out._requires_grad = True
         return out
 
 
@@ -259,5 +259,5 @@ class Function:
             if id(o) in ctx._non_differentiable or not o.dtype.is_floating_point:
                 continue
             o._rebase(node, k)  # a dirty input keeps its retained gradient
-            o.requires_grad = True
+            o._requires_grad = True
         return wrapped[0] if single else tuple(wrapped)

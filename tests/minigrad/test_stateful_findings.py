@@ -583,3 +583,12 @@ def test_tensor_api_paths_found_by_every_query() -> None:
         minigrad.ones(3).expand(2, 3).add_(1)
     assert minigrad.tensor([1.0]).grad_fn is None and (x * 1).grad_fn.next_functions[0][0].name() == \
         "minigrad::autograd::AccumulateGrad"  # torch: torch::autograd::AccumulateGrad
+
+
+def test_the_requires_grad_attribute_of_a_non_leaf_cannot_be_set() -> None:
+    y = minigrad.ones(2, requires_grad=True) * 2
+    with pytest.raises(RuntimeError, match=r"^you can only change requires_grad flags of leaf variables\.$"):
+        y.requires_grad = True  # torch: the short message for True
+    with pytest.raises(RuntimeError, match="If you want to use a computed variable in a subgraph"):
+        y.requires_grad = False
+    assert y.requires_grad_(True) is y  # torch allows the method
