@@ -109,6 +109,8 @@ def _exports(name: str, *, fn: bool = True, method: bool = True, functional: boo
 
 
 REDUCTIONS = {"choice": ["mean", "sum", "none"]}
+#: torch's deprecated ``size_average`` / ``reduce`` flags (a "legacy" call form; they override ``reduction``)
+LEGACY_REDUCTION = {"size_average": {"choice": [None, True, False]}, "reduce": {"choice": [None, True, False]}}
 CHOICE = "choice"
 #: ``dtype=`` of reductions and softmax: the input's (None) or float64 (an upcast for float32 inputs; a
 #: downcast would compare float32 arithmetic at float64 tolerances)
@@ -128,6 +130,21 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "lt": ("less", "Tensor.less"), "le": ("less_equal", "Tensor.less_equal"),
     "ne": ("not_equal", "Tensor.not_equal"),
 }
+
+
+
+def _alias_calls(name: str, kw: str = "") -> dict[str, str]:
+    """One call form per alias of ``name`` (``greater_equal``, ``Tensor.subtract``, ...): every exported
+    name is called, not only the canonical one. ``true_divide`` takes no ``rounding_mode`` in torch."""
+    out = {}
+    for alias in _ALIASES.get(name, ()):
+        tail = "" if alias.endswith("true_divide") else kw
+        if alias.startswith("Tensor."):
+            out[alias] = f"{{0}}.{alias[len('Tensor.'):]}({{1}}{tail})"
+        else:
+            out[alias] = f"T.{alias}({{0}}, {{1}}{tail})"
+    return out
+
 
 # ---- arithmetic ------------------------------------------------------------------------------
 #: keyword arguments of the function and method forms: add/sub scale the other operand by ``alpha``;
@@ -150,7 +167,7 @@ for _name, _sym, _dom, _tol in [
         _name, "arithmetic", "binary", arity=2, domain=_dom, grad=(0, 1), tol=_tol, dag=_name != "div",
         attrs=_kw_attrs, smooth=_sm, notes=_nt,
         calls={"op": f"({{0}} {_sym} {{1}})", "fn": f"T.{_name}({{0}}, {{1}}{_kw})",
-               "method": f"{{0}}.{_name}({{1}}{_kw})"},
+               "method": f"{{0}}.{_name}({{1}}{_kw})", **_alias_calls(_name, _kw)},
         exports=(_name, f"Tensor.{_name}", f"Tensor.__{_name if _name != 'div' else 'truediv'}__")
         + _ALIASES.get(_name, ()),
     ))
@@ -184,10 +201,30 @@ _add(OpSpec(
 for _name, _sym in [("eq", "=="), ("ne", "!="), ("lt", "<"), ("le", "<="), ("gt", ">"), ("ge", ">=")]:
     _add(OpSpec(
         _name, "comparison", "binary", arity=2, domain=("real", "real"), grad=(), smooth="none", tol="exact",
-        calls={"op": f"({{0}} {_sym} {{1}})", "fn": f"T.{_name}({{0}}, {{1}})", "method": f"{{0}}.{_name}({{1}})"},
+        calls={"op": f"({{0}} {_sym} {{1}})", "fn": f"T.{_name}({{0}}, {{1}})", "method": f"{{0}}.{_name}({{1}})",
+               **_alias_calls(_name)},
         exports=(_name, f"Tensor.{_name}", f"Tensor.__{_name}__") + _ALIASES.get(_name, ()),
         notes="boolean output, exact ties drawn",
     ))
+
+for _name in ("isnan", "isinf", "isfinite"):
+    _add(OpSpec(
+        _name, "comparison", "unary", domain=("nonfinite",), grad=(), smooth="none", tol="exact",
+        calls=_fn_method(_name), exports=_exports(_name), notes="boolean output; nan, inf and -inf drawn",
+    ))
+_add(OpSpec(
+    "allclose", "comparison", "binary", arity=2, domain=("nonfinite", "nonfinite"), grad=(), smooth="none",
+    tol="exact", attrs={"rtol": {CHOICE: [1e-5, 0.5]}, "atol": {CHOICE: [1e-8, 1.0]},
+                        "equal_nan": {CHOICE: [False, True]}},
+    calls={"fn": "T.allclose({0}, {1}, rtol={rtol}, atol={atol}, equal_nan={equal_nan})",
+           "method": "{0}.allclose({1}, rtol={rtol}, atol={atol}, equal_nan={equal_nan})"},
+    exports=_exports("allclose"), notes="a Python bool; exact ties planted, so True comes up too",
+))
+_add(OpSpec(
+    "equal", "comparison", "binary", arity=2, domain=("grid", "grid"), grad=(), smooth="none", tol="exact",
+    calls={"fn": "T.equal({0}, {1})", "method": "{0}.equal({1})"}, exports=_exports("equal"),
+    notes="a Python bool: same shape and same values (broadcastable shapes are not equal)",
+))
 
 # ---- unary elementwise -------------------------------------------------------------------------
 _UNARY: list[tuple[str, str, str, tuple[Any, ...], str, bool]] = [
@@ -363,7 +400,8 @@ for _name in ("argmax", "argmin"):
 _add(OpSpec(
     "vector_norm", "reduction", "reduce", smooth="piecewise", kinks=(0.0, "tie"), tol="reduction",
     attrs={"dims": "optional-tuple", "ord": {CHOICE: [2, 1, math.inf, 3, -math.inf, 0.5]}, "dtype": UPCAST},
-    calls={"fn": "T.linalg.vector_norm({0}, ord={ord}{dimargs}, dtype={dtype})"},
+    calls={"fn": "T.linalg.vector_norm({0}, ord={ord}{dimargs}, dtype={dtype})",
+           "default_ord": "T.linalg.vector_norm({0}{dimargs}, dtype={dtype})"},
     exports=("linalg.vector_norm",),
     notes="gradient 0 at the zero vector (torch); inf-norms split the gradient among tied |x| (no FD at ties)",
 ))
@@ -376,8 +414,10 @@ _add(OpSpec(
 
 # ---- shape and indexing ---------------------------------------------------------------------------
 _SHAPE = [
-    ("reshape", "reshape", {"fn": "T.reshape({0}, {shape})", "method": "{0}.reshape({shape})"}),
-    ("view", "reshape", {"method": "{0}.view({shape})"}),
+    # ``x.reshape_as(y)``: y is x reshaped (detached), so the target shape is the drawn one
+    ("reshape", "reshape", {"fn": "T.reshape({0}, {shape})", "method": "{0}.reshape({shape})",
+                            "reshape_as": "{0}.reshape_as({0}.detach().reshape({shape}))"}),
+    ("view", "reshape", {"method": "{0}.view({shape})", "view_as": "{0}.view_as({0}.detach().reshape({shape}))"}),
     ("flatten", "flatten", {"fn": "T.flatten({0}, start_dim={start_dim}, end_dim={end_dim})",
                             "method": "{0}.flatten(start_dim={start_dim}, end_dim={end_dim})"}),
     ("squeeze", "squeeze", {"fn": "T.squeeze({0}{dimargs})", "method": "{0}.squeeze({dimargs_m})"}),
@@ -394,15 +434,16 @@ _SHAPE = [
     ("repeat", "repeat", {"method": "{0}.repeat({sizes})"}),
     ("unflatten", "unflatten", {"fn": "T.unflatten({0}, {dim}, {sizes})", "method": "{0}.unflatten({dim}, {sizes})"}),
     ("permute", "permute", {"fn": "T.permute({0}, {dims})", "method": "{0}.permute({dims})"}),
-    ("expand", "expand", {"method": "{0}.expand({shape})"}),
+    ("expand", "expand", {"method": "{0}.expand({shape})", "expand_as": "{0}.expand_as({0}.detach().expand({shape}))"}),
     ("broadcast_to", "expand", {"fn": "T.broadcast_to({0}, {shape})", "method": "{0}.broadcast_to({shape})"}),
-    ("t", "t", {"fn": "T.t({0})", "method": "{0}.t()"}),
+    ("t", "t", {"fn": "T.t({0})", "method": "{0}.t()", "T": "{0}.T"}),
 ]
 for _name, _fam, _calls in _SHAPE:
     _add(OpSpec(
         _name, "shape", _fam, tol="movement", calls=_calls,
         exports=_exports(_name, fn="fn" in _calls) + (("swapaxes", "swapdims", "Tensor.swapaxes", "Tensor.swapdims")
-                                                      if _name == "transpose" else ()),
+                                                      if _name == "transpose" else ())
+        + tuple(f"Tensor.{form}" for form in _calls if form.endswith("_as") or form == "T"),
         dag=_name in ("reshape", "transpose", "unsqueeze", "expand"),
     ))
 _add(OpSpec(
@@ -461,7 +502,9 @@ _add(OpSpec(
 # ---- losses ----------------------------------------------------------------------------------------------
 _add(OpSpec(
     "mse_loss", "loss", "loss_pointwise", arity=-1, domain=("real", "real", "positive"), grad=(0, 1), tol="loss", kinks=("tie",),
-    attrs={"reduction": REDUCTIONS}, calls={"F": "F.mse_loss({0}, {1}, reduction={reduction}, weight={w})"},
+    attrs={"reduction": REDUCTIONS, **LEGACY_REDUCTION},
+    calls={"F": "F.mse_loss({0}, {1}, reduction={reduction}, weight={w})",
+           "legacy": "F.mse_loss({0}, {1}, size_average={size_average}, reduce={reduce})"},
     exports=("nn.functional.mse_loss",),
 ))
 _add(OpSpec(
@@ -509,8 +552,10 @@ _add(OpSpec(
 ))
 _add(OpSpec(
     "nll_loss", "loss", "loss_class", arity=-1, domain=("real", "index", "positive"), grad=(0,), tol="loss",
-    attrs={"reduction": REDUCTIONS},
-    calls={"F": "F.nll_loss({0}, {1}, weight={w}, ignore_index={ignore_index}, reduction={reduction})"},
+    attrs={"reduction": REDUCTIONS, **LEGACY_REDUCTION},
+    calls={"F": "F.nll_loss({0}, {1}, weight={w}, ignore_index={ignore_index}, reduction={reduction})",
+           "legacy": "F.nll_loss({0}, {1}, weight={w}, size_average={size_average}, ignore_index={ignore_index}, "
+                     "reduce={reduce})"},
     exports=("nn.functional.nll_loss",),
 ))
 _add(OpSpec(
@@ -604,14 +649,18 @@ _add(OpSpec(
 ))
 _add(OpSpec(
     "linalg_norm", "reduction", "reduce", smooth="piecewise", kinks=(0.0,), tol="reduction", opinfo=("linalg.norm",),
-    attrs={"dims": "optional-pair"}, calls={"fn": "T.linalg.norm({0}{dimargs})"}, exports=("linalg.norm",),
-    notes="ord=None: 2-norm of the flattened input, Frobenius over a pair of dims",
+    attrs={"dims": "optional-pair", "ord": {CHOICE: ["fro", "nuc", 1, -1, math.inf, -math.inf, 2, -2]},
+           "dtype": UPCAST},
+    calls={"fn": "T.linalg.norm({0}{dimargs})", "matrix": "T.linalg.norm({0}, ord={ord}{dimargs}, dtype={dtype})"},
+    exports=("linalg.norm",),
+    notes="ord=None: 2-norm of the flattened input, Frobenius over a pair of dims; the matrix form: a matrix "
+          "norm over a pair of dims (the input's two dims without dim), a vector norm over one dim",
 ))
 _add(OpSpec(
     "linalg_norm_ord", "reduction", "reduce", smooth="piecewise", kinks=(0.0, "tie"), tol="reduction",
     attrs={"dims": "int", "ord": {CHOICE: [2, 1, math.inf, -math.inf, 3, 0.5]}, "dtype": UPCAST},
     calls={"fn": "T.linalg.norm({0}, ord={ord}{dimargs}, dtype={dtype})"}, exports=(),
-    notes="an ord over one dim is a vector norm (matrix norms over two dims are not in minigrad)",
+    notes="an ord over one dim is a vector norm (matrix norms: the matrix form of linalg_norm)",
 ))
 
 # ---- module forms of functional ops: nn.ReLU()(x) is F.relu(x) --------------------------------------------
@@ -765,8 +814,7 @@ NOT_OPS = frozenset({
     "set_grad_enabled", "is_grad_enabled", "inference_mode", "is_tensor", "numel", "get_default_dtype",
     "set_default_dtype", "dtype", "Size", "Tensor", "float32", "float64", "float", "double", "int64", "long",
     "int32", "int", "bool", "float16", "half", "uint8", "int8", "int16", "finfo", "iinfo", "is_floating_point",
-    "result_type", "promote_types", "can_cast", "save", "load", "allclose", "equal", "isclose", "isnan",
-    "isinf", "isfinite", "autograd", "nn", "optim", "utils", "linalg", "testing", "device", "inf", "nan",
+    "result_type", "promote_types", "can_cast", "save", "load", "isclose", "autograd", "nn", "optim", "utils", "linalg", "testing", "device", "inf", "nan",
     "pi", "e", "newaxis", "clone", "detach", "numpy", "__version__",
     # Tensor attributes and non-op methods
     "Tensor.backward", "Tensor.grad", "Tensor.requires_grad", "Tensor.requires_grad_", "Tensor.grad_fn",
@@ -775,13 +823,12 @@ NOT_OPS = frozenset({
     "Tensor.dim", "Tensor.ndim", "Tensor.ndimension", "Tensor.numel", "Tensor.dtype", "Tensor.data",
     "Tensor.to", "Tensor.float", "Tensor.double", "Tensor.long", "Tensor.int", "Tensor.bool", "Tensor.type",
     "Tensor.clone", "Tensor.copy_", "Tensor.zero_", "Tensor.fill_", "Tensor.contiguous", "Tensor.is_contiguous",
-    "Tensor.device", "Tensor.cpu", "Tensor.T", "Tensor.mT", "Tensor.element_size", "Tensor.nelement",
+    "Tensor.device", "Tensor.cpu", "Tensor.mT", "Tensor.element_size", "Tensor.nelement",
     "Tensor.is_floating_point", "Tensor.new_zeros", "Tensor.new_ones", "Tensor.new_full", "Tensor.new_tensor",
     "Tensor.new_empty", "Tensor.uniform_", "Tensor.normal_", "Tensor.__setitem__", "Tensor.__len__", "Tensor.__iter__",
     "Tensor.__bool__", "Tensor.__float__", "Tensor.__int__", "Tensor.__index__", "Tensor.__repr__",
     "Tensor.__array__", "Tensor.__hash__", "Tensor.__format__", "Tensor.__reversed__", "Tensor.__contains__",
-    "Tensor.version", "Tensor._version", "Tensor.equal", "Tensor.allclose", "Tensor.isnan", "Tensor.isinf",
-    "Tensor.isfinite", "Tensor.type_as", "Tensor.view_as", "Tensor.expand_as", "Tensor.reshape_as",
+    "Tensor.version", "Tensor._version", "Tensor.type_as",
     "Tensor.__deepcopy__", "Tensor.__copy__", "Tensor.__array_priority__", "Tensor.__iadd__",
     "Tensor.__isub__", "Tensor.__imul__", "Tensor.__itruediv__",
     "Tensor.__array_ufunc__", "Tensor.__array_function__", "Tensor.__dlpack__", "Tensor.is_cuda",

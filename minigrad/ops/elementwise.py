@@ -249,7 +249,7 @@ def add(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
     return Add.apply(a, b, dtype=dt, alpha=alpha)
 
 
-@export(methods=("sub",))
+@export("sub", "subtract", methods=("sub", "subtract"))
 def sub(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
     """input - alpha * other, broadcasting."""
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
@@ -577,7 +577,7 @@ def _compare(npfn: Any, name: str) -> Any:
 
 
 eq = export("eq", methods=("eq", "__eq__"))(_compare(np.equal, "eq"))
-ne = export("ne", "not_equal", methods=("ne", "__ne__"))(_compare(np.not_equal, "ne"))
+ne = export("ne", "not_equal", methods=("ne", "not_equal", "__ne__"))(_compare(np.not_equal, "ne"))
 lt = export("lt", "less", methods=("lt", "less", "__lt__"))(_compare(np.less, "lt"))
 le = export("le", "less_equal", methods=("le", "less_equal", "__le__"))(_compare(np.less_equal, "le"))
 gt = export("gt", "greater", methods=("gt", "greater", "__gt__"))(_compare(np.greater, "gt"))
