@@ -28,10 +28,7 @@ def norm(x: Tensor, ord: Any = None, dim: Any = None, keepdim: bool = False, *, 
         return vector_norm(x, 2, dim, keepdim, dtype=dtype)
     if isinstance(ord, str):
         return _matrix_norm(x, ord, (-2, -1) if dim is None else dim, keepdim, dtype)
-    if dim is None:
-        if x.ndim not in (1, 2):
-            raise RuntimeError(f"linalg.norm: If dim is not specified but ord is, the input must be 1D or 2D. "
-                               f"Got {x.ndim}D.")
+    if dim is None:  # a 1-D or 2-D input here (checked above)
         dim = tuple(range(x.ndim))
     if len(dim) == 2:
         return _matrix_norm(x, ord, dim, keepdim, dtype)

@@ -31,9 +31,8 @@ def _normalize_index(index: Any) -> Any:
         return arr
     if isinstance(index, list):
         arr = np.asarray(index)
-        if arr.dtype.kind == "f":
-            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
-        return arr
+        # torch turns a list of Python floats into a long index (truncated): x[[0.5, 1.7]] is x[[0, 1]]
+        return arr.astype(np.int64) if arr.dtype.kind == "f" else arr
     return index
 
 
@@ -72,6 +71,7 @@ def _check_bounds(shape: tuple[int, ...], index: Any) -> None:
     """torch's IndexError for an out-of-range integer index (numpy's message names no tensor size)."""
     items = index if isinstance(index, tuple) else (index,)
     dim = 0
+    advanced = 0  # torch numbers the dims of tensor indices among the tensor-indexed dims only
     for i in items:
         if i is None:
             continue
@@ -87,9 +87,11 @@ def _check_bounds(shape: tuple[int, ...], index: Any) -> None:
             if i.max() >= shape[dim] or i.min() < -shape[dim]:
                 bad = i.max() if i.max() >= shape[dim] else i.min()
                 raise IndexError(
-                    f"index {int(bad)} is out of bounds for dimension {dim} with size {shape[dim]}"
+                    f"index {int(bad)} is out of bounds for dimension {advanced} with size {shape[dim]}"
                 )
-        dim += i.ndim if isinstance(i, np.ndarray) and i.dtype == np.bool_ else 1
+        step = i.ndim if isinstance(i, np.ndarray) and i.dtype == np.bool_ else 1
+        dim += step
+        advanced += step if isinstance(i, np.ndarray) else 0
 
 
 class Index(Op):

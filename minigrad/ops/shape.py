@@ -165,7 +165,7 @@ def permute(input: Tensor, *dims: Any) -> Tensor:
             f"len(dims) = {len(given)}")
     axes = tuple(_wrap_dim(d, input.ndim, "permute") for d in given)
     if sorted(axes) != list(range(input.ndim)):
-        raise RuntimeError(f"permute(): duplicate dims are not allowed, got {list(dims)}")
+        raise RuntimeError("permute(): duplicate dims are not allowed.")
     return Permute.apply(input, axes=axes)
 
 
@@ -288,7 +288,7 @@ class Cat(Op):
 
 def _check_seq(op: str, tensors: Sequence[Tensor]) -> list[Tensor]:
     if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
-        raise TypeError(f"{op}(): argument 'tensors' must be tuple of Tensors, not {type(tensors).__name__}")
+        raise TypeError(f"{op}(): argument 'tensors' (position 1) must be tuple of Tensors, not {type(tensors).__name__}")
     if not tensors:
         if op == "cat":  # torch's Python-level check of cat/concat/concatenate
             raise ValueError("minigrad.cat(): expected a non-empty list of Tensors")
