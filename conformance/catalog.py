@@ -450,12 +450,14 @@ for _name, _fam, _calls in _SHAPE:
     ))
 _add(OpSpec(
     "cat", "shape", "cat", arity=-1, tol="movement", grad=(0, 1, 2), dag=True,
-    calls={"fn": "T.cat([{*}], dim={dim})", "concat": "T.concat([{*}], dim={dim})"},
-    exports=("cat", "concat", "concatenate"),
+    calls={"fn": "T.cat([{*}], dim={dim})", "concat": "T.concat([{*}], dim={dim})",
+           "concatenate": "T.concatenate([{*}], dim={dim})", "mixed_dtypes": "T.cat([{*}, {0}.double()], dim={dim})"},
+    exports=("cat", "concat", "concatenate"), notes="mixed_dtypes: a float64 copy of input 0 joins (float32 cases promote)",
 ))
 _add(OpSpec(
-    "stack", "shape", "cat", arity=-1, tol="movement", grad=(0, 1, 2), calls={"fn": "T.stack([{*}], dim={dim})"},
-    exports=("stack",),
+    "stack", "shape", "cat", arity=-1, tol="movement", grad=(0, 1, 2),
+    calls={"fn": "T.stack([{*}], dim={dim})", "mixed_dtypes": "T.stack([{*}, {0}.double()], dim={dim})"},
+    exports=("stack",), notes="mixed_dtypes: a float64 copy of input 0 joins (float32 cases promote)",
 ))
 _add(OpSpec(
     "split", "shape", "split", tol="movement",
