@@ -904,8 +904,10 @@ NOT_VARIED: dict[str, str] = {
     "round.decimals": "varied by torch's own samples instead: the round entry runs every OpInfo variant of round "
                       "(decimals_0, decimals_3, decimals_neg_3) as fixed cases (conformance/opinfo.py)",
     "Tensor.round.decimals": "as round.decimals: torch's OpInfo variants of round vary it",
-    "*.size_average": "deprecated by torch (it warns and maps it onto reduction); reduction is varied instead",
-    "*.reduce": "deprecated by torch (it warns and maps it onto reduction); reduction is varied instead",
+    "*.size_average": "deprecated by torch (it warns and maps it onto reduction): varied by the legacy forms of "
+                      "mse_loss and nll_loss (every minigrad loss maps it with the same _reduction helper)",
+    "*.reduce": "deprecated by torch (it warns and maps it onto reduction): varied by the legacy forms of mse_loss "
+                "and nll_loss (every minigrad loss maps it with the same _reduction helper)",
     "*.axis": "NumPy spelling of dim that torch also accepts; minigrad renames it to dim first, dim is varied",
     "*.keepdims": "NumPy spelling of keepdim that torch also accepts; minigrad renames it first, keepdim is varied",
     "*._stacklevel": "torch's warning stack depth, no effect on values",
