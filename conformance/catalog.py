@@ -219,11 +219,13 @@ _add(OpSpec(
     calls={"fn": "T.allclose({0}, {1}, rtol={rtol}, atol={atol}, equal_nan={equal_nan})",
            "method": "{0}.allclose({1}, rtol={rtol}, atol={atol}, equal_nan={equal_nan})"},
     exports=_exports("allclose"), notes="a Python bool; exact ties planted, so True comes up too",
+    opinfo=(),  # the OpInfo runner compares tensor results only
 ))
 _add(OpSpec(
     "equal", "comparison", "binary", arity=2, domain=("grid", "grid"), grad=(), smooth="none", tol="exact",
     calls={"fn": "T.equal({0}, {1})", "method": "{0}.equal({1})"}, exports=_exports("equal"),
     notes="a Python bool: same shape and same values (broadcastable shapes are not equal)",
+    opinfo=(),  # the OpInfo runner compares tensor results only
 ))
 
 # ---- unary elementwise -------------------------------------------------------------------------
