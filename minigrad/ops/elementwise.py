@@ -650,6 +650,10 @@ def isfinite(input: Tensor) -> Tensor:
 
 @export(methods=("allclose",))
 def allclose(input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
+    """torch's isclose(...).all(): both dtypes must be the same, the shapes must broadcast."""
+    if input.dtype is not other.dtype:
+        raise RuntimeError(f"{input.dtype.scalar_type} did not match {other.dtype.scalar_type}")
+    broadcast_shapes_for("allclose", input.shape, other.shape)
     return bool(np.allclose(input._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 

@@ -70,6 +70,13 @@ def _is_basic(index: Any) -> bool:
 def _check_bounds(shape: tuple[int, ...], index: Any) -> None:
     """torch's IndexError for an out-of-range integer index (numpy's message names no tensor size)."""
     items = index if isinstance(index, tuple) else (index,)
+    used = sum(i.ndim if isinstance(i, np.ndarray) and i.dtype == np.bool_ else 1
+               for i in items if i is not None and i is not Ellipsis)
+    if used > len(shape):
+        if not shape:
+            raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` in "
+                             "C++ to convert a 0-dim tensor to a number")
+        raise IndexError(f"too many indices for tensor of dimension {len(shape)}")
     dim = 0
     advanced = 0  # torch numbers the dims of tensor indices among the tensor-indexed dims only
     for i in items:

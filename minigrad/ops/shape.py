@@ -92,7 +92,8 @@ def view_as(input: Tensor, other: Tensor) -> Tensor:
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge dims start_dim..end_dim into one."""
     check_tensor(input, "flatten")
-    if input.ndim == 0:
+    if input.ndim == 0:  # a 0-d input takes dims -1 and 0 (torch checks them first)
+        _wrap_dim(start_dim, 0, "flatten"), _wrap_dim(end_dim, 0, "flatten")
         return reshape(input, (1,))
     s, e = _wrap_dim(start_dim, input.ndim, "flatten"), _wrap_dim(end_dim, input.ndim, "flatten")
     if s > e:

@@ -72,3 +72,20 @@ def test_functional_softmax_without_dim_takes_torchs_implicit_dim() -> None:
         out = F.softmax(x)  # torch: dim 1 for a 2-D input, with a deprecation warning
     assert "Implicit dimension choice for softmax" in str(caught[0].message)
     np.testing.assert_allclose(out.sum(1).numpy(), [1.0, 1.0], rtol=1e-6)
+
+
+@pytest.mark.parametrize(("call", "cls", "message"), [
+    (lambda: torch.ones(3)[:, 3], IndexError, "too many indices for tensor of dimension 1"),
+    (lambda: torch.ones(())[0], IndexError, "invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
+                                            "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number"),
+    (lambda: torch.flatten(torch.tensor(1.0), start_dim=2, end_dim=0), IndexError,
+     "Dimension out of range (expected to be in range of [-1, 0], but got 2)"),
+    (lambda: torch.allclose(torch.zeros(0, dtype=torch.int64), torch.tensor(1.0, dtype=torch.float64)), RuntimeError,
+     "Long did not match Double"),
+    (lambda: torch.linalg.norm(torch.ones(2, 2, dtype=torch.int64), ord=1, dtype=torch.float64), RuntimeError,
+     "linalg.matrix_norm: Expected a floating point or complex tensor as input. Got Long"),
+])
+def test_torch_exception_found_by_drawn_error_cases(call, cls, message) -> None:  # noqa: ANN001
+    with pytest.raises(cls) as info:
+        call()
+    assert str(info.value).endswith(message)  # error parity allows an op prefix ("flatten: ")
