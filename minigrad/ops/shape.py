@@ -330,7 +330,9 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
                 raise RuntimeError(
                     f"Sizes of tensors must match except in dimension {axis}. Expected size {want} but got size "
                     f"{got} for tensor number {i} in the list. (shapes {[list(y.shape) for y in ts]})")
-    return Cat.apply(*_promote_all(kept), axis=axis)
+    # the skipped empty tensors still take part in the type promotion (torch: cat([f32, f64 of shape (0,)]) is f64)
+    dt = _promote_all(ts)[0].dtype
+    return Cat.apply(*(x.to(dt) for x in kept), axis=axis)
 
 
 @export(methods=())

@@ -89,3 +89,8 @@ def test_torch_exception_found_by_drawn_error_cases(call, cls, message) -> None:
     with pytest.raises(cls) as info:
         call()
     assert str(info.value).endswith(message)  # error parity allows an op prefix ("flatten: ")
+
+
+def test_cat_promotes_over_the_skipped_empty_tensors_too() -> None:
+    # torch: cat([float32 (1,), float64 (0,)]) is float64 although the empty 1-D tensor is skipped
+    assert torch.cat([torch.ones(1), torch.zeros(0, dtype=torch.float64)]).dtype == torch.float64
