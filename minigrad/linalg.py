@@ -28,10 +28,7 @@ def norm(x: Tensor, ord: Any = None, dim: Any = None, keepdim: bool = False, *, 
         return vector_norm(x, 2, dim, keepdim, dtype=dtype)
     if isinstance(ord, str):
         return _matrix_norm(x, ord, (-2, -1) if dim is None else dim, keepdim, dtype)
-    if dim is None:
-        if x.ndim not in (1, 2):
-            raise RuntimeError(f"linalg.norm: If dim is not specified but ord is, the input must be 1D or 2D. "
-                               f"Got {x.ndim}D.")
+    if dim is None:  # a 1-D or 2-D input here (checked above)
         dim = tuple(range(x.ndim))
     if len(dim) == 2:
         return _matrix_norm(x, ord, dim, keepdim, dtype)
@@ -46,6 +43,9 @@ def _matrix_norm(x: Tensor, ord: Any, dim: Any, keepdim: bool, dtype: Any) -> Te
         raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
     if x.ndim < 2:
         raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 dimensions.")
+    if not x.dtype.is_floating_point:  # checked on the input, before a dtype= cast
+        raise RuntimeError(f"linalg.matrix_norm: Expected a floating point or complex tensor as input. "
+                           f"Got {x.dtype.scalar_type}")
     if len(dim) != 2:
         raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {' '.join(map(str, dim))}")
     d0, d1 = (_wrap_dim(int(d), x.ndim, "linalg.matrix_norm") for d in dim)

@@ -256,9 +256,13 @@ class ModuleBackend:
         grads = [p.grad for p in params]
         total = utils.get_total_norm(grads, norm_type=case["norm_type"])
         out["get_total_norm"] = self.to_numpy(total)
+        before = np.concatenate([self.to_numpy(g).ravel() for g in grads])
         utils.clip_grads_with_norm_(params, case["max_norm"], total)
         for i, p in enumerate(params):
             out[f"clipped_grad[{i}]"] = self.to_numpy(p.grad)
+        # the scale applied, compared relatively (tiny gradients would pass any absolute tolerance)
+        after = np.concatenate([out[f"clipped_grad[{i}]"].ravel() for i in range(len(params))])
+        out["clip_coefficient"] = np.asarray(np.abs(after).sum() / np.abs(before).sum())
         with lib.no_grad():
             utils.vector_to_parameters(lib.tensor(decode_array(case["vector"])), params)
         for i, p in enumerate(params):

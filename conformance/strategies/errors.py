@@ -42,6 +42,7 @@ CATEGORIES = ("shape", "dtype", "dim", "index", "hyper", "engine")
 #: attribute name -> invalid values (torch decides whether each one raises; parity is checked either way)
 INVALID_VALUES: dict[str, list[Any]] = {
     "reduction": ["bad", "avg", "elementwise_mean"],
+    "rounding_mode": ["round"],
     "label_smoothing": [-0.1, 1.5],
     "p": [-0.5, 1.5, 3],
     "num_classes": [0, -2],

@@ -43,6 +43,7 @@ DOMAINS: dict[str, Domain] = {
     "prob": Domain(0.02, 0.98, (0.5, 0.0, 1.0, 0.25, 0.75)),
     "sign": Domain(1.0, 1.0, (1.0, -1.0)),
     "dag": Domain(-2.0, 2.0, (0.0, 1.0, -1.0, 0.5, 2.0, -0.5)),
+    "nonfinite": Domain(-4.0, 4.0, (math.nan, math.inf, -math.inf, 0.0, 1.0, -1.0, NEG_ZERO)),
     "grid": Domain(-4.0, 4.0, (0.0, 1.0, -1.0, 0.5, -0.5, 2.0, -2.0, 1.5, 0.25, -0.75, NEG_ZERO)),
 }
 

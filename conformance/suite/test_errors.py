@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import pytest
 from hypothesis import Phase, given, settings
 
@@ -59,3 +60,17 @@ def test_engine_error_parity(backend, sink) -> None:  # noqa: ANN001
         sink.submit(error_records(case, backend), script=repro_script)
 
     prop()
+
+
+#: every entry-specific invalid statement (catalogue field ``invalid``), once per (entry, category): the drawn
+#: examples pick among them at random and may miss some, and they are torch's checks no perturbation reaches
+LISTED = [(s, c) for s, c in PAIRS if s.invalid.get(c)]
+
+
+@pytest.mark.parametrize(("spec", "category"), LISTED, ids=[f"{s.name}-{c}" for s, c in LISTED])
+def test_listed_invalid_statements(spec, category, backend, sink) -> None:  # noqa: ANN001
+    """Each of an entry's own invalid statements of one category, once, on a (2, 3) float64 ``p``."""
+    p = np.linspace(-1.0, 1.0, 6).reshape(2, 3)
+    for code in spec.invalid[category]:
+        case = ErrorCase(spec.name, category, code, {"p": (p, True)}, [spec.name])
+        sink.submit(error_records(case, backend), script=repro_script)

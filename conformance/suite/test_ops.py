@@ -36,10 +36,11 @@ def test_op(spec, backend, sink) -> None:  # noqa: ANN001
     prop()
 
 
-@pytest.mark.parametrize("p", [0.1, 0.5, 0.9])
+@pytest.mark.parametrize("p", [0.1, 0.5, 0.9, None])
 @pytest.mark.skipif(_CHOSEN is not None and "dropout" not in _CHOSEN, reason="--ops excludes dropout")
 def test_dropout_random(p, backend, sink) -> None:  # noqa: ANN001
-    """Random dropout as a property: outputs 0 or x / (1 - p), dropped fraction p, matching gradient."""
+    """Random dropout as a property: outputs 0 or x / (1 - p), dropped fraction p, matching gradient
+    (``None``: called without p, so the default p is torch's)."""
     for seed in range(profiles.examples("init")):
         for dtype in ("float64", "float32"):
             sink.submit(check_dropout_property(backend, p, seed, dtype))

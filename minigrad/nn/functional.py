@@ -15,7 +15,7 @@ import numpy as np
 from .. import _dtype, _random
 from ..autograd.grad_mode import is_grad_enabled
 from ..ops._util import fails_in_backward, kernel_not_implemented
-from ..ops.activation import elu, gelu, hardtanh, leaky_relu, relu6, silu, softplus
+from ..ops.activation import elu, gelu, hardtanh, implicit_softmax_dim, leaky_relu, relu6, silu, softplus
 from ..ops.activation import log_softmax as _log_softmax
 from ..ops.activation import softmax as _softmax
 from ..ops.elementwise import relu as _relu
@@ -44,12 +44,16 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
-    """Softmax along ``dim`` (torch's signature, including the unused ``_stacklevel``)."""
+    """Softmax along ``dim`` (torch's signature; without ``dim`` torch's deprecated implicit choice)."""
+    if dim is None:
+        dim = implicit_softmax_dim("softmax", input.ndim, _stacklevel)
     return _softmax(input, dim, dtype)
 
 
 def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
-    """Log-softmax along ``dim``, stable for inputs of magnitude 1e4."""
+    """Log-softmax along ``dim``, stable for inputs of magnitude 1e4 (without ``dim``: torch's implicit choice)."""
+    if dim is None:
+        dim = implicit_softmax_dim("log_softmax", input.ndim, _stacklevel)
     return _log_softmax(input, dim, dtype)
 
 
@@ -141,6 +145,14 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
     return loss.mean()
 
 
+def _check_sized(target: Any, input: Any) -> None:
+    """torch's Python-level losses compare ``target.size()`` with ``input.size()`` first: a non-tensor fails
+    there with Python's AttributeError (target first)."""
+    for x in (target, input):
+        if not isinstance(x, Tensor):
+            raise AttributeError(f"'{type(x).__name__}' object has no attribute 'size'")
+
+
 def _check_tensor(x: Any, name: str, arg: str) -> Tensor:
     if not isinstance(x, Tensor):
         raise TypeError(f"{name}(): argument '{arg}' (position {1 if arg == 'input' else 2}) must be Tensor, not {type(x).__name__}")
@@ -155,8 +167,7 @@ _OUTPUT_IN_INPUT_DTYPE = frozenset({"huber_cpu"})
 
 def _pointwise_operands(name: str, kernel: str, input: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
     """torch's size warning, broadcasting (with torch's error) and dtype promotion for regression losses."""
-    _check_tensor(input, name, "input")
-    _check_tensor(target, name, "target")
+    _check_sized(target, input)
     if target.shape != input.shape:
         warnings.warn(
             f"Using a target size ({target.shape}) that is different to the input size ({input.shape}). "
@@ -184,13 +195,11 @@ def _broadcast_shape(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
     except ValueError:
         n = max(len(a), len(b))
         pa, pb = (1,) * (n - len(a)) + tuple(a), (1,) * (n - len(b)) + tuple(b)
-        for d in range(n - 1, -1, -1):
-            if pa[d] != pb[d] and pa[d] != 1 and pb[d] != 1:
-                raise RuntimeError(
-                    f"The size of tensor a ({pa[d]}) must match the size of tensor b ({pb[d]}) at "
-                    f"non-singleton dimension {d}"
-                ) from None
-        raise
+        # a failed broadcast always has a mismatching dim; torch names the last one
+        d = max(d for d in range(n) if pa[d] != pb[d] and 1 not in (pa[d], pb[d]))
+        raise RuntimeError(
+            f"The size of tensor a ({pa[d]}) must match the size of tensor b ({pb[d]}) at non-singleton dimension {d}"
+        ) from None
 
 
 def _weighted(loss: Tensor, weight: Tensor | None, input: Tensor, reduction: str, mean_by_weight: bool) -> Tensor:
@@ -348,8 +357,8 @@ def nll_loss(
 
     ``'mean'`` divides by the summed weights of the non-ignored targets (nan when all are ignored).
     """
-    _check_tensor(input, "nll_loss", "input")
-    _check_tensor(target, "nll_loss", "target")
+    _check_tensor(input, "nll_loss_nd", "input")
+    _check_tensor(target, "nll_loss_nd", "target")
     reduction = _reduction(reduction, size_average, reduce)
     _check_class_target(input, target)
     n_classes = input.shape[0] if input.ndim == 1 else input.shape[1]
@@ -381,18 +390,16 @@ def cross_entropy(
     ``label_smoothing`` mixes the target with the uniform distribution, with torch's formulas for
     weights and ignored targets.
     """
-    _check_tensor(input, "cross_entropy", "input")
-    _check_tensor(target, "cross_entropy", "target")
+    _check_tensor(input, "cross_entropy_loss", "input")
+    _check_tensor(target, "cross_entropy_loss", "target")
     reduction = _reduction(reduction, size_average, reduce)
     if label_smoothing > 1.0:  # torch accepts a negative value and smooths nothing
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     class_dim = 0 if input.ndim == 1 else 1
     if input.shape == target.shape:
         return _cross_entropy_probs(input, target, weight, reduction, label_smoothing, class_dim)
-    if input.ndim == 0:
-        raise RuntimeError(
-            f"Expected floating point type for target with class probabilities, got {_tname(target)}"
-        )
+    if input.ndim == 0:  # torch's class dim is 1 here, out of range for a 0-d input
+        raise IndexError("Dimension out of range (expected to be in range of [-1, 0], but got 1)")
     _check_class_target(input, target)
     logp = log_softmax(input, class_dim)
     nll = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
@@ -455,8 +462,7 @@ def binary_cross_entropy(
     reduce: bool | None = None, reduction: str = "mean",
 ) -> Tensor:
     """-(y log x + (1 - y) log(1 - x)) for probabilities x, each log clamped to >= -100 as torch."""
-    _check_tensor(input, "binary_cross_entropy", "input")
-    _check_tensor(target, "binary_cross_entropy", "target")
+    _check_sized(target, input)
     reduction = _reduction(reduction, size_average, reduce)
     if target.shape != input.shape:
         raise ValueError(
@@ -493,8 +499,7 @@ def binary_cross_entropy_with_logits(
 
     ``pos_weight`` (broadcast over the last dims) weighs the positive term, ``weight`` each element.
     """
-    _check_tensor(input, "binary_cross_entropy_with_logits", "input")
-    _check_tensor(target, "binary_cross_entropy_with_logits", "target")
+    _check_sized(target, input)
     reduction = _reduction(reduction, size_average, reduce)
     if target.shape != input.shape:
         raise ValueError(f"Target size ({target.shape}) must be the same as input size ({input.shape})")

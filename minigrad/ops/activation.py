@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -16,10 +17,11 @@ from ._util import check_tensor, kernel_not_implemented
 from .elementwise import erf_array, sigmoid_array
 
 
-def _softmax_dim(name: str, x: Tensor, dim: int | None) -> int:
-    if dim is None:  # torch's legacy implicit dim
-        return 0 if x.ndim in (0, 1, 3) else 1
-    return _wrap_dim(dim, x.ndim, name)
+def implicit_softmax_dim(name: str, ndim: int, stacklevel: int) -> int:
+    """torch's legacy dim of ``F.softmax(x)`` without ``dim`` (``_get_softmax_dim``), with its warning."""
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to include dim=X "
+                  "as an argument.", stacklevel=stacklevel)
+    return 0 if ndim in (0, 1, 3) else 1
 
 
 def _softmax_like(name: str, op: type[Op], input: Tensor, dim: int | None, dtype: Any) -> Tensor:
@@ -28,7 +30,9 @@ def _softmax_like(name: str, op: type[Op], input: Tensor, dim: int | None, dtype
     x = check_tensor(input, name)
     if dtype is not None:
         x = x.to(_dtype.as_dtype(dtype))
-    axis = _softmax_dim(name, x, dim) % max(x.ndim, 1)  # a 0-d input takes dims -1 and 0, as torch
+    if dim is None:  # torch.softmax / Tensor.softmax take dim as a required argument
+        raise TypeError(f'{name}() missing 1 required positional arguments: "dim"')
+    axis = _wrap_dim(dim, x.ndim, name) % max(x.ndim, 1)  # a 0-d input takes dims -1 and 0, as torch
     if not x.dtype.is_floating_point:
         if x.numel():
             kernel = "lastdim_kernel_impl" if axis >= x.ndim - 1 else "kernel_impl"

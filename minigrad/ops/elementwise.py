@@ -40,6 +40,16 @@ def erf_array(x: np.ndarray) -> np.ndarray:
     return np.asarray(_erf_f64(x.astype(np.float64)), dtype=np.float64).astype(x.dtype, copy=False)
 
 
+def _scalar_pair(name: str, a: Any, b: Any) -> Any:
+    """``a`` as a 0-d tensor when neither operand is a Tensor: torch's add/sub/mul/div of two Python
+    numbers return a 0-d tensor (``torch.add(1, 2.5)`` is ``tensor(3.5)``, in the scalars' result type)."""
+    if isinstance(a, Tensor) or isinstance(b, Tensor):
+        return a
+    if isinstance(a, (bool, int, float, np.bool_, np.integer, np.floating)):
+        return Tensor._make(np.asarray(a, dtype=_dtype.scalar_dtype(a).np))
+    raise TypeError(f"{name}(): expected at least one Tensor argument")
+
+
 def _binary(op: type[Op], name: str, a: Any, b: Any, *, floating: bool = False) -> Tensor:
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         raise TypeError(f"{name}(): expected at least one Tensor argument")
@@ -241,19 +251,17 @@ class Minimum(_Extremum):
 @export(methods=("add",))
 def add(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
     """input + alpha * other, broadcasting."""
-    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
-        raise TypeError("add(): expected at least one Tensor argument")
+    input = _scalar_pair("add", input, other)
     dt = _dtype.result_type(input, other)
     a, b = operand(input, dt), operand(other, dt)
     broadcast_shapes_for("add", a.shape, b.shape)
     return Add.apply(a, b, dtype=dt, alpha=alpha)
 
 
-@export(methods=("sub",))
+@export("sub", "subtract", methods=("sub", "subtract"))
 def sub(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
     """input - alpha * other, broadcasting."""
-    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
-        raise TypeError("sub(): expected at least one Tensor argument")
+    input = _scalar_pair("sub", input, other)
     dt = _dtype.result_type(input, other)
     if dt is _dtype.bool_:
         raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
@@ -267,7 +275,7 @@ def sub(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
 
 @export("mul", "multiply", methods=("mul", "multiply"))
 def mul(input: Any, other: Any) -> Tensor:
-    return _binary(Mul, "mul", input, other)
+    return _binary(Mul, "mul", _scalar_pair("mul", input, other), other)
 
 
 @export("div", "divide", "true_divide", methods=("div", "divide", "true_divide"))
@@ -275,11 +283,10 @@ def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor:
     """True division (always floating); ``rounding_mode`` 'trunc'/'floor' rounds the quotient (keeping an
     integer dtype) and has gradient 0, as torch."""
     if rounding_mode is None:
-        return _binary(Div, "div", input, other, floating=True)
+        return _binary(Div, "div", _scalar_pair("div", input, other), other, floating=True)
     if rounding_mode not in ("trunc", "floor"):
-        raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'")
-    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
-        raise TypeError("div(): expected at least one Tensor argument")
+        raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'")
+    input = _scalar_pair("div", input, other)
     dt = _dtype.result_type(input, other)
     a, b = operand(input, dt), operand(other, dt)
     broadcast_shapes_for("div", a.shape, b.shape)
@@ -478,7 +485,7 @@ def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A
     """Limit input to [min, max] (either may be None; scalars or tensors)."""
     check_tensor(input, "clamp")
     if min is None and max is None:
-        raise RuntimeError("clamp: At least one of 'min' or 'max' must not be None")
+        raise RuntimeError("minigrad.clamp: At least one of 'min' or 'max' must not be None")
     dt = _dtype.result_type(input, *(v for v in (min, max) if v is not None))
     lo = operand(min if min is not None else -math.inf, dt if dt.is_floating_point else _dtype.float64)
     hi = operand(max if max is not None else math.inf, dt if dt.is_floating_point else _dtype.float64)
@@ -577,7 +584,7 @@ def _compare(npfn: Any, name: str) -> Any:
 
 
 eq = export("eq", methods=("eq", "__eq__"))(_compare(np.equal, "eq"))
-ne = export("ne", "not_equal", methods=("ne", "__ne__"))(_compare(np.not_equal, "ne"))
+ne = export("ne", "not_equal", methods=("ne", "not_equal", "__ne__"))(_compare(np.not_equal, "ne"))
 lt = export("lt", "less", methods=("lt", "less", "__lt__"))(_compare(np.less, "lt"))
 le = export("le", "less_equal", methods=("le", "less_equal", "__le__"))(_compare(np.less_equal, "le"))
 gt = export("gt", "greater", methods=("gt", "greater", "__gt__"))(_compare(np.greater, "gt"))
@@ -643,6 +650,10 @@ def isfinite(input: Tensor) -> Tensor:
 
 @export(methods=("allclose",))
 def allclose(input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
+    """torch's isclose(...).all(): both dtypes must be the same, the shapes must broadcast."""
+    if input.dtype is not other.dtype:
+        raise RuntimeError(f"{input.dtype.scalar_type} did not match {other.dtype.scalar_type}")
+    broadcast_shapes_for("allclose", input.shape, other.shape)
     return bool(np.allclose(input._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 

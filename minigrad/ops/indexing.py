@@ -31,10 +31,10 @@ def _normalize_index(index: Any) -> Any:
         return arr
     if isinstance(index, list):
         arr = np.asarray(index)
-        if arr.size == 0:  # x[[]] selects nothing (NumPy would make the empty list float64)
-            arr = arr.astype(np.int64)
-        if arr.dtype.kind == "f":
-            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+        # torch turns a list of Python floats into a long index (truncated): x[[0.5, 1.7]] is x[[0, 1]], and
+        # x[[]] selects nothing (NumPy would make the empty list float64)
+        if arr.size == 0 or arr.dtype.kind == "f":
+            return arr.astype(np.int64)
         return arr
     return index
 
@@ -82,6 +82,7 @@ def _check_bounds(shape: tuple[int, ...], index: Any) -> None:
                              "in C++ to convert a 0-dim tensor to a number")
         raise IndexError(f"too many indices for tensor of dimension {len(shape)}")
     dim = 0
+    advanced = 0  # torch numbers the dims of tensor indices among the tensor-indexed dims only
     for i in items:
         if i is None:
             continue
@@ -97,9 +98,11 @@ def _check_bounds(shape: tuple[int, ...], index: Any) -> None:
             if i.max() >= shape[dim] or i.min() < -shape[dim]:
                 bad = i.max() if i.max() >= shape[dim] else i.min()
                 raise IndexError(
-                    f"index {int(bad)} is out of bounds for dimension {dim} with size {shape[dim]}"
+                    f"index {int(bad)} is out of bounds for dimension {advanced} with size {shape[dim]}"
                 )
-        dim += i.ndim if isinstance(i, np.ndarray) and i.dtype == np.bool_ else 1
+        step = i.ndim if isinstance(i, np.ndarray) and i.dtype == np.bool_ else 1
+        dim += step
+        advanced += step if isinstance(i, np.ndarray) else 0
 
 
 class Index(Op):

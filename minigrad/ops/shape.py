@@ -92,7 +92,8 @@ def view_as(input: Tensor, other: Tensor) -> Tensor:
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge dims start_dim..end_dim into one."""
     check_tensor(input, "flatten")
-    if input.ndim == 0:
+    if input.ndim == 0:  # a 0-d input takes dims -1 and 0 (torch checks them first)
+        _wrap_dim(start_dim, 0, "flatten"), _wrap_dim(end_dim, 0, "flatten")
         return reshape(input, (1,))
     s, e = _wrap_dim(start_dim, input.ndim, "flatten"), _wrap_dim(end_dim, input.ndim, "flatten")
     if s > e:
@@ -165,7 +166,7 @@ def permute(input: Tensor, *dims: Any) -> Tensor:
             f"len(dims) = {len(given)}")
     axes = tuple(_wrap_dim(d, input.ndim, "permute") for d in given)
     if sorted(axes) != list(range(input.ndim)):
-        raise RuntimeError(f"permute(): duplicate dims are not allowed, got {list(dims)}")
+        raise RuntimeError("permute(): duplicate dims are not allowed.")
     return Permute.apply(input, axes=axes)
 
 
@@ -288,7 +289,7 @@ class Cat(Op):
 
 def _check_seq(op: str, tensors: Sequence[Tensor]) -> list[Tensor]:
     if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
-        raise TypeError(f"{op}(): argument 'tensors' must be tuple of Tensors, not {type(tensors).__name__}")
+        raise TypeError(f"{op}(): argument 'tensors' (position 1) must be tuple of Tensors, not {type(tensors).__name__}")
     if not tensors:
         if op == "cat":  # torch's Python-level check of cat/concat/concatenate
             raise ValueError("minigrad.cat(): expected a non-empty list of Tensors")
@@ -329,7 +330,9 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
                 raise RuntimeError(
                     f"Sizes of tensors must match except in dimension {axis}. Expected size {want} but got size "
                     f"{got} for tensor number {i} in the list. (shapes {[list(y.shape) for y in ts]})")
-    return Cat.apply(*_promote_all(kept), axis=axis)
+    # the skipped empty tensors still take part in the type promotion (torch: cat([f32, f64 of shape (0,)]) is f64)
+    dt = _promote_all(ts)[0].dtype
+    return Cat.apply(*(x.to(dt) for x in kept), axis=axis)
 
 
 @export(methods=())
