@@ -904,6 +904,9 @@ NOT_OPS = frozenset({
 #: every export, ``"<component group>.param"`` for a kind of component), each with the reason. The
 #: parameter test (tests/conformance/test_catalog_calls.py) fails on any other parameter left at its default.
 NOT_VARIED: dict[str, str] = {
+    "nn.Hardtanh.min_value": "deprecated alias of min_val: the module machine's constructor sweep builds "
+                             "Hardtanh(min_value=..., max_value=...) in both libraries (stateful.MODULE_CONSTRUCTORS)",
+    "nn.Hardtanh.max_value": "deprecated alias of max_val: compared with min_value, as above",
     "round.decimals": "varied by torch's own samples instead: the round entry runs every OpInfo variant of round "
                       "(decimals_0, decimals_3, decimals_neg_3) as fixed cases (conformance/opinfo.py)",
     "Tensor.round.decimals": "as round.decimals: torch's OpInfo variants of round vary it",
