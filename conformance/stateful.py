@@ -161,6 +161,14 @@ class Differ:
         return None
 
 
+def _harness_error(err: BaseException | None, torch_lib: Any) -> bool:
+    """An exception only the harness can cause: an undefined name, or an attribute torch's module lacks (the
+    action calls an API torch does not have, or a helper was shadowed by another of the same name)."""
+    if isinstance(err, NameError):  # UnboundLocalError included
+        return True
+    return isinstance(err, AttributeError) and getattr(err, "obj", None) is torch_lib
+
+
 def _short(v: Any, limit: int = 300) -> str:
     text = np.array2string(v, threshold=20) if isinstance(v, np.ndarray) else repr(v)
     return text if len(text) <= limit else text[:limit] + "..."
@@ -226,6 +234,10 @@ class TwinMachine(RuleBasedStateMachine):
                 except Exception as e:  # noqa: BLE001 - both sides' exceptions are what is compared
                     outcomes[name] = (None, e)
         (bname, (bval, berr)), (_, (tval, terr)) = [(n, outcomes[n]) for n in self.envs]
+        if _harness_error(terr, self.envs[REFERENCE]["L"]):
+            # both sides failing alike would "agree" and hide that the action never ran: a harness bug
+            raise RuntimeError(f"harness error in action {action!r}: torch raised {_exception_class(terr)}({terr})") \
+                from terr
         differ = Differ()
         try:
             if (berr is None) != (terr is None):
@@ -2567,7 +2579,7 @@ def _with_default(L: Any, d: Any) -> Any:
         L.set_default_dtype(old)
 
 
-def _operand(L: Any, kind: str, name: str) -> Any:
+def _promotion_operand(L: Any, kind: str, name: str) -> Any:
     """An operand of dtype ``name``: a 1-d tensor, a 0-d tensor or a Python scalar of its category."""
     value = {"bool": True, "int32": 2, "int64": 3}.get(name, 2.5)
     if kind == "scalar":
@@ -2581,7 +2593,7 @@ def _promotion(L: Any, a: str, b: str) -> Any:
     out: dict[str, Any] = {"promote_types(a, b)": L.promote_types(da, db), "promote_types(b, a)": L.promote_types(db, da)}
     for ka in ("tensor", "0-d", "scalar"):
         for kb in ("tensor", "0-d", "scalar"):
-            x, y = _operand(L, ka, a), _operand(L, kb, b)
+            x, y = _promotion_operand(L, ka, a), _promotion_operand(L, kb, b)
             out[f"result_type({ka} {a}, {kb} {b})"] = outcome(L, lambda x=x, y=y: L.result_type(x, y), message=False)
             if ka != "scalar" or kb != "scalar":
                 out[f"({ka} {a} * {kb} {b}).dtype"] = outcome(L, lambda x=x, y=y: (x * y).dtype, message=False)

@@ -7,6 +7,7 @@ dedicated ops of :mod:`minigrad.nn._loss_ops` where a composition would be wrong
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
@@ -67,7 +68,18 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             if t.dtype is not weight.dtype:
                 raise RuntimeError(f"{name} and mat2 must have the same dtype, but got {_tname(t)} and {_tname(weight)}")
     out = input.matmul(weight.t())
-    return out if bias is None else out + bias
+    if bias is None:
+        return out
+    if weight.ndim == 2 and (bias.ndim <= 1 or input.ndim == 2):
+        # torch's addmm path (2-D input, or any input with a vector bias, flattened): the bias is expanded to
+        # (rows, out_features) first, so a mismatch is expand's error, naming those sizes
+        rows = math.prod(input.shape[:-1]) if input.ndim else 1
+        bias.expand(rows, weight.shape[0])
+    result = out + bias
+    if result.shape != out.shape:  # elsewhere torch adds the bias in place: it cannot grow the output
+        raise RuntimeError(f"output with shape {list(out.shape)} doesn't match the broadcast shape "
+                           f"{list(result.shape)}")
+    return result
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:

@@ -94,3 +94,16 @@ def test_torch_exception_found_by_drawn_error_cases(call, cls, message) -> None:
 def test_cat_promotes_over_the_skipped_empty_tensors_too() -> None:
     # torch: cat([float32 (1,), float64 (0,)]) is float64 although the empty 1-D tensor is skipped
     assert torch.cat([torch.ones(1), torch.zeros(0, dtype=torch.float64)]).dtype == torch.float64
+
+
+@pytest.mark.parametrize(("x", "bias", "message"), [
+    # torch 2.13's messages: addmm expands the bias to (rows, out_features); elsewhere it is added in place
+    ((4, 2), (5,), r"The expanded size of the tensor \(3\) must match the existing size \(5\) at non-singleton "
+                   r"dimension 1\.  Target sizes: \[4, 3\]\.  Tensor sizes: \[5\]"),
+    ((2, 4, 2), (5,), r"Target sizes: \[8, 3\]\.  Tensor sizes: \[5\]"),
+    ((2,), (2, 3), r"output with shape \[3\] doesn't match the broadcast shape \[2, 3\]"),
+    ((1, 4, 2), (2, 4, 3), r"output with shape \[1, 4, 3\] doesn't match the broadcast shape \[2, 4, 3\]"),
+])
+def test_linear_bias_of_the_wrong_shape(x, bias, message) -> None:  # noqa: ANN001
+    with pytest.raises(RuntimeError, match=message):
+        F.linear(torch.ones(*x), torch.ones(3, 2), torch.ones(*bias))
