@@ -205,3 +205,18 @@ def test_adaptive_optimiser_slack_only_for_gradients_that_are_zero_up_to_roundin
     np.testing.assert_allclose(slack[1], [0.03, 0.0])  # 0.01 + the largest step of step 1 (0.02)
     assert undetermined_steps({**case, "dtype": "float64"}, expected) == {}
     assert undetermined_steps({**case, "optimizer": {"name": "SGD", "attrs": {}}}, expected) == {}
+
+
+def test_a_broadcast_leafs_gradient_is_judged_as_a_sum() -> None:
+    """The gradient of a 0-d operand of mul is a sum over the output: float32 summation order alone moved
+    -2376.7265625 (torch) to -2376.73046875 (18 terms of size 1e4); a per-element tolerance called that a
+    failure. The reduction class applies to it, and only to leaves smaller than the output."""
+    from conformance.checks import _gradient_class
+
+    assert _gradient_class("elementwise", 1, 18) == "reduction"
+    assert _gradient_class("elementwise", 18, 18) == "elementwise"
+    assert _gradient_class("exact", 1, 18) == "exact" and _gradient_class("matmul", 1, 18) == "matmul"
+    b = np.float32(-2376.7265625)
+    assert not compare_arrays("grad[x1]", np.float32(-2376.73046875), b, "float32", "elementwise", 1.0, 1e4)["ok"]
+    assert compare_arrays("grad[x1]", np.float32(-2376.73046875), b, "float32", "reduction", 1.0, 1e4)["ok"]
+    assert not compare_arrays("grad[x1]", np.float32(-2000.0), b, "float32", "reduction", 1.0, 1e4)["ok"]
