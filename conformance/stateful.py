@@ -561,21 +561,6 @@ def _with_operands(L: Any, how: str, result: Any, *operands: Any) -> Any:
     return result if how == "tracked" else [result, *operands]
 
 
-def _run_custom_function(L: Any, env: dict[str, Any], x: int, y: int, kind: str, mode: str, how: str,
-                         then: str) -> tuple[Any, Any]:
-    """Custom Function ``kind`` on tracked tensors ``x`` (as ``how`` says) and ``y`` under grad mode ``mode``,
-    then ``then`` (a backward or a grad, so backward-time errors belong to the action): (output, first operand)."""
-    env["seen"] = []
-    a, b = _operand(L, env["t"][x], how), env["t"][y]
-    with _grad_mode(L, mode):
-        out = _custom_functions(L, env["seen"])[kind](a, b)
-    if then == "sum().backward()":
-        out.sum().backward()
-    elif then:
-        env["seen"].append(["autograd.grad", observe(L, L.autograd.grad(out.sum(), [a]), versions=False)])
-    return out, a
-
-
 #: the rules that run a table of calls run one part of it per step (each part is drawn often enough)
 PARTS = 4
 
@@ -1072,7 +1057,15 @@ class AutogradMachine(TwinMachine):
         assume("dirty" not in kind or (how != "tracked" and mode == "grad"))
 
         def make(L: Any, env: dict[str, Any]) -> Any:
-            return _run_custom_function(L, env, x, y, kind, mode, how, then)[0]
+            env["seen"] = []
+            a, b = _operand(L, env["t"][x], how), env["t"][y]
+            with _grad_mode(L, mode):
+                out = _custom_functions(L, env["seen"])[kind](a, b)
+            if then == "sum().backward()":
+                out.sum().backward()
+            elif then:
+                env["seen"].append(["autograd.grad", observe(L, L.autograd.grad(out.sum(), [a]), versions=False)])
+            return out
 
         return self._new(f"t{x} ({how}), t{y} -> {kind} under {mode}, then {then or 'nothing'}", make,
                          ("autograd.Function",), messages=True)
@@ -1087,7 +1080,15 @@ class AutogradMachine(TwinMachine):
                 continue  # not modelled (see custom_function)
 
             def fn(L: Any, env: dict[str, Any], kind: str = kind) -> Any:
-                out, a = _run_custom_function(L, env, x, y, kind, mode, how, then)
+                env["seen"] = []
+                a, b = _operand(L, env["t"][x], how), env["t"][y]
+                with _grad_mode(L, mode):
+                    out = _custom_functions(L, env["seen"])[kind](a, b)
+                if then == "sum().backward()":
+                    out.sum().backward()
+                elif then:
+                    env["seen"].append(["autograd.grad", observe(L, L.autograd.grad(out.sum(), [a]),
+                                                                       versions=False)])
                 return _with_operands(L, how, out, a)
 
             self.do(f"t{x} ({how}), t{y} -> {kind} under {mode}, then {then or 'nothing'}", fn,
