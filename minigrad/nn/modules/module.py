@@ -104,24 +104,14 @@ class Module:
             for hid, hook in list(self._forward_hooks.items()):
                 if hid in self._forward_hooks_always_called:
                     called.add(hid)
-                if hid in self._forward_hooks_with_kwargs:
-                    new = hook(self, args, kwargs, result)
-                else:
-                    new = hook(self, args, result)
-                if new is not None:
-                    result = new
+                result = self._run_forward_hook(hid, hook, args, kwargs, result)
             return result
         except Exception:
             for hid, hook in list(self._forward_hooks.items()):
                 if hid not in self._forward_hooks_always_called or hid in called:
                     continue
                 try:
-                    if hid in self._forward_hooks_with_kwargs:
-                        new = hook(self, args, kwargs, result)
-                    else:
-                        new = hook(self, args, result)
-                    if new is not None:
-                        result = new
+                    result = self._run_forward_hook(hid, hook, args, kwargs, result)
                 except Exception as e:  # noqa: BLE001 - torch turns these into warnings too
                     warnings.warn(
                         "module forward hook with ``always_call=True`` raised an exception that was silenced as "
@@ -369,6 +359,12 @@ class Module:
             if not isinstance(mod, Module):  # e.g. a child set to None, or a plain attribute
                 raise AttributeError(f"`{item}` is not an nn.Module")
         return mod
+
+    def _run_forward_hook(self, hid: int, hook: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
+                          result: Any) -> Any:
+        """One forward hook (with kwargs when registered so); what it returns, unless None, replaces ``result``."""
+        new = hook(self, args, kwargs, result) if hid in self._forward_hooks_with_kwargs else hook(self, args, result)
+        return result if new is None else new
 
     def _owner_of(self, target: str) -> tuple[Module, str]:
         """The module holding the attribute at a dotted path, and the attribute's name (which must exist)."""
